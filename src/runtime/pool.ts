@@ -1,0 +1,113 @@
+import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { Logger } from 'pino';
+import { tasks, type TaskName, type Tasks } from '../tasks/index.js';
+import type { Chaos } from './chaos.js';
+import { CodedError } from './errors.js';
+import type { RuntimeMetrics } from './metrics.js';
+import type { PoolRequest } from './poolWorker.js';
+
+export interface PoolOptions {
+  /** Worker threads; default: one per core, so the supervisor thread shares a core with at most one worker. */
+  threads?: number;
+  /**
+   * Run tasks on the calling thread instead. Only for the bench's baseline (the same pipeline with
+   * the pool disabled) and for tools; a node never runs inline.
+   */
+  inline?: boolean;
+}
+
+export interface PoolModules {
+  metrics: RuntimeMetrics;
+  chaos: Chaos;
+  logger: Logger;
+}
+
+type TaskInput<T extends TaskName> = Parameters<Tasks[T]>[0];
+type TaskOutput<T extends TaskName> = ReturnType<Tasks[T]>;
+
+/** The worker entry, next to this file: `poolWorker.js` when built, a tsx-registering shim when run from source. */
+const WORKER_FILE = fileURLToPath(
+  new URL(extname(fileURLToPath(import.meta.url)) === '.ts' ? './poolWorkerFromSource.mjs' : './poolWorker.js', import.meta.url),
+);
+
+/**
+ * One shared piscina pool for all CPU-heavy work (DESIGN §1). Buffers passed in `transfer` are
+ * moved to the worker, not copied; byte results are moved back. The queue is bounded
+ * (`maxQueue: 'auto'`): `run` waits for `drain` instead of failing when it is full, and `isFull`
+ * lets producers pause before submitting. A worker that dies mid-task rejects that task with
+ * `WORKER_DIED`; piscina replaces the worker and the pool keeps serving.
+ */
+export class Pool {
+  private readonly piscina: Piscina | null;
+  /** piscina's `'auto'` queue bound: threads² waiting tasks. */
+  private readonly maxQueue: number;
+  /** Producers waiting for queue room; woken whenever one of our tasks settles. */
+  private roomWaiters: Array<() => void> = [];
+
+  constructor(
+    opts: PoolOptions,
+    private readonly modules: PoolModules,
+  ) {
+    const threads = opts.threads ?? availableParallelism();
+    this.maxQueue = threads ** 2;
+    this.piscina = opts.inline
+      ? null
+      : new Piscina({ filename: WORKER_FILE, minThreads: threads, maxThreads: threads, maxQueue: 'auto', idleTimeout: 60_000 });
+  }
+
+  /** True when the queue is at its bound: a producer should `await drained()` before submitting more. */
+  get isFull(): boolean {
+    return this.piscina !== null && this.piscina.queueSize >= this.maxQueue;
+  }
+
+  /** Resolves at once while the queue has room, else as soon as a task settles and frees a slot. */
+  async drained(): Promise<void> {
+    while (this.isFull) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /**
+   * Run `task` on a worker. Every ArrayBuffer in `transfer` is detached from the caller
+   * (`byteLength === 0` afterwards); pass only buffers you own entirely.
+   */
+  async run<T extends TaskName>(task: T, input: TaskInput<T>, transfer: ArrayBuffer[] = []): Promise<TaskOutput<T>> {
+    const started = performance.now();
+    try {
+      if (!this.piscina) return (tasks[task] as (i: TaskInput<T>) => TaskOutput<T>)(input);
+      // Check and submit in one microtask: woken waiters must not overfill the queue between them.
+      while (this.isFull) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+      const request: PoolRequest = { task, input, killWorker: this.modules.chaos.takeWorkerKill(task) };
+      this.modules.metrics.poolQueueSize.set(this.piscina.queueSize);
+      return (await this.piscina.run(request, { transferList: transfer })) as TaskOutput<T>;
+    } catch (err) {
+      throw this.toPoolError(task, err);
+    } finally {
+      this.modules.metrics.poolTaskSeconds.observe({ task }, (performance.now() - started) / 1000);
+      if (this.piscina) this.modules.metrics.poolQueueSize.set(this.piscina.queueSize);
+      this.wakeRoomWaiters();
+    }
+  }
+
+  private wakeRoomWaiters(): void {
+    if (this.roomWaiters.length === 0 || this.isFull) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  async destroy(): Promise<void> {
+    await this.piscina?.destroy();
+  }
+
+  private toPoolError(task: string, err: unknown): Error {
+    if (err instanceof CodedError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    if (/worker exited|terminated/i.test(message)) {
+      this.modules.logger.warn({ task, err: message }, 'Pool worker died mid-task');
+      return new CodedError('WORKER_DIED', `pool worker died while running ${task}: ${message}`, { task });
+    }
+    return new CodedError('TASK_FAILED', `pool task ${task} failed: ${message}`, { task });
+  }
+}

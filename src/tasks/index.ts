@@ -1,0 +1,12 @@
+/**
+ * The pool's task table. Each task is a pure synchronous function in its own file, bytes in and
+ * bytes out; the pool worker looks tasks up here by name.
+ */
+import { keccak256 } from './keccak256.js';
+
+export const tasks = {
+  keccak256,
+} as const;
+
+export type Tasks = typeof tasks;
+export type TaskName = keyof Tasks;
