@@ -2,7 +2,7 @@
  * The entry point of every pool worker thread: dispatches a task by name to `src/tasks`, and
  * moves (transfers) a byte result back instead of cloning it.
  */
-import { move } from 'piscina';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { tasks, type TaskName } from '../tasks/index.js';
 
 export interface PoolRequest {
@@ -16,11 +16,29 @@ export default function runTask(request: PoolRequest): unknown {
   if (request.killWorker) process.exit(70);
   const fn = tasks[request.task] as (input: unknown) => unknown;
   if (!fn) throw new Error(`unknown pool task ${request.task}`);
-  const result = fn(request.input);
-  return result instanceof Uint8Array && isWholeBuffer(result) ? move(result) : result;
+  return movable(fn(request.input));
+}
+
+/**
+ * A byte result, or a plain object's byte fields, are moved back to the caller instead of cloned.
+ * A view into a larger buffer (msgpackr packs into a shared one) is first copied into a buffer of
+ * its own: cloning the view would copy the whole shared buffer, and moving it would detach it.
+ */
+function movable(result: unknown): unknown {
+  if (result instanceof Uint8Array) return move(owned(result));
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return result;
+  const fields = Object.entries(result).map(([key, value]) => [key, value instanceof Uint8Array ? owned(value) : value] as const);
+  const buffers = fields.flatMap(([, value]) => (value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : []));
+  if (buffers.length === 0) return result;
+  const value = Object.fromEntries(fields);
+  return move({ get [transferableSymbol]() { return buffers; }, get [valueSymbol]() { return value; } } as never);
+}
+
+function owned(bytes: Uint8Array): Uint8Array {
+  return isWholeBuffer(bytes) ? bytes : new Uint8Array(bytes);
 }
 
 /** Only a view that owns its whole ArrayBuffer can be transferred without detaching unrelated bytes. */
-export function isWholeBuffer(bytes: Uint8Array): boolean {
+function isWholeBuffer(bytes: Uint8Array): boolean {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && !(bytes.buffer instanceof SharedArrayBuffer);
 }

@@ -70,7 +70,7 @@ function setup(strategy: RestartStrategy, build: (j: Journal) => ChildSpec<any, 
 }
 
 /** Wait until `check` holds, polling; fails the test with `what` after `timeoutMs`. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
@@ -278,7 +278,7 @@ test('an actor whose pool worker is killed mid-task crashes, restarts and retrie
   await sup.start();
   modules.chaos.killWorker('keccak256');
   for (let n = 1; n <= 3; n++) sup.send('hasher', { type: 'hash', n });
-  await eventually(() => journal.length === 3, 'three hashes');
+  await eventually(() => journal.length === 3, 'three hashes', 60_000); // a replacement worker compiles its TypeScript first
   t.deepEqual(journal, ['1:32', '2:32', '3:32']);
   t.is(sup.restartCounts().hasher, 1);
   t.deepEqual(modules.chaos.injected(), { 'pool:killWorker': 1 });
