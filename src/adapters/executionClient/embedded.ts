@@ -1,0 +1,176 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { HttpEngineClient } from "../engine/http.js";
+import { parseJwtSecret } from "../engine/jwt.js";
+import { engineOptions } from "../engine/options.js";
+import { ExecutionClientError, ExecutionClientErrorCode } from "./errors.js";
+import { freePorts } from "./freePort.js";
+import { devGenesis, readGenesisFile, type GethGenesis } from "./genesis.js";
+import { spawnLogged, type ChildExit } from "./loggedChild.js";
+import { defaultEmbeddedElOptions, type ElPorts, type EmbeddedElOptions } from "./options.js";
+
+/** Lodestar-style structured logger; only what this module uses. */
+export interface ElLogger {
+  info(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+}
+
+/**
+ * A running @ethereumjs/client child process. Note that the client accepts transactions only after
+ * its first forkchoiceUpdated, which the leader's Builder sends when it takes over.
+ */
+export interface EmbeddedEl {
+  engineUrl: string;
+  rpcUrl: string;
+  jwtSecret: Uint8Array;
+  ports: ElPorts;
+  pid: number;
+  chainId: bigint;
+  dataDir: string;
+  /** Captured stdout/stderr of the child, appended across restarts. */
+  logPath: string;
+  /** Settles when the child exits for any reason, so a supervisor can treat an unplanned exit as a crash. */
+  exited: Promise<ChildExit>;
+  /** SIGTERM, then SIGKILL after `stopTimeoutMs`. Idempotent; resolves once the child is gone. */
+  stop(): Promise<void>;
+}
+
+/** File names inside `dataDir`. The genesis name also names the client's chain folder (`baton-genesis/`). */
+const FILES = { genesis: "baton-genesis.json", jwt: "jwtsecret.hex", log: "el.log" } as const;
+/** Printed by the client when start-up fails; it then keeps running without servers. */
+const FATAL_LINE = "Error starting client";
+/** Log lines quoted in a start error: enough for a stack trace. */
+const TAIL_LINES = 30;
+const POLL_INTERVAL_MS = 200;
+
+const CLI_PATH = fileURLToPath(import.meta.resolve("@ethereumjs/client"));
+
+/**
+ * Starts @ethereumjs/client as a child process on `dataDir` and resolves once its Engine API
+ * answers an authenticated `engine_exchangeCapabilities`. Rejects with the log tail if the child
+ * exits or reports a fatal error first, or with `EL_START_TIMEOUT`.
+ */
+export async function startEmbeddedEl(
+  options: Partial<EmbeddedElOptions> & { dataDir: string },
+  modules: { logger?: ElLogger } = {},
+): Promise<EmbeddedEl> {
+  const opts: EmbeddedElOptions = { ...defaultEmbeddedElOptions, ...options };
+  const { dataDir } = opts;
+  await mkdir(dataDir, { recursive: true });
+  const genesis = await storeGenesis(dataDir, opts.genesisPath);
+  const jwtSecret = await loadOrCreateJwtSecret(join(dataDir, FILES.jwt));
+  const [engine, rpc, p2p] = await freePorts(3, opts.host);
+  const ports: ElPorts = { engine: engine!, rpc: rpc!, p2p: p2p!, ...opts.ports };
+
+  const logPath = join(dataDir, FILES.log);
+  const child = spawnLogged([CLI_PATH, ...clientFlags(opts, ports)], {
+    cwd: dataDir,
+    logPath,
+    stopTimeoutMs: opts.stopTimeoutMs,
+    fatalLine: FATAL_LINE,
+    onLogError: (e) => modules.logger?.warn("Embedded EL log not writable", { logPath, error: e.message }),
+  });
+
+  const engineUrl = `http://${opts.host}:${ports.engine}`;
+  const rpcUrl = `http://${opts.host}:${ports.rpc}`;
+  const client = new HttpEngineClient(engineOptions({ url: engineUrl, jwtSecret }));
+  const startedAt = Date.now();
+  for (;;) {
+    const failure = child.failure();
+    if (failure !== null || Date.now() - startedAt > opts.startTimeoutMs) {
+      await child.stop();
+      const code = failure === null ? ExecutionClientErrorCode.START_TIMEOUT : ExecutionClientErrorCode.START_FAILED;
+      const why = failure ?? `Engine API not answering after ${opts.startTimeoutMs} ms`;
+      const logTail = child.tail(TAIL_LINES);
+      throw new ExecutionClientError(code, `embedded EL ${why}; log ${logPath}, last lines:\n${logTail}`, { logPath, logTail });
+    }
+    try {
+      await client.exchangeCapabilities();
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
+    }
+  }
+
+  const chainId = BigInt(genesis.config.chainId);
+  const { pid, exited, stop } = child;
+  modules.logger?.info("Embedded EL started", {
+    pid,
+    engineUrl,
+    rpcUrl,
+    p2pPort: ports.p2p,
+    chainId,
+    dataDir,
+    startMs: Date.now() - startedAt,
+  });
+  return { engineUrl, rpcUrl, jwtSecret, ports, pid, chainId, dataDir, logPath, exited, stop };
+}
+
+/** The client's command line; see `--help` of @ethereumjs/client for each flag. */
+function clientFlags(opts: EmbeddedElOptions, ports: ElPorts): string[] {
+  return [
+    `--dataDir=${opts.dataDir}`,
+    `--gethGenesis=${join(opts.dataDir, FILES.genesis)}`,
+    // Post-merge with no peers: consider itself synced and follow the Engine API alone.
+    "--isSingleNode",
+    // No peer discovery and no peers: each node gets its blocks from Baton, never from the network.
+    "--discDns=false",
+    "--discV4=false",
+    "--maxPeers=0",
+    `--port=${ports.p2p}`,
+    "--rpc",
+    `--rpcAddr=${opts.host}`,
+    `--rpcPort=${ports.rpc}`,
+    "--rpcEngine",
+    `--rpcEngineAddr=${opts.host}`,
+    `--rpcEnginePort=${ports.engine}`,
+    `--jwtSecret=${join(opts.dataDir, FILES.jwt)}`,
+    `--logLevel=${opts.logLevel}`,
+    // The console goes to our log file; the client's own file logs at debug level.
+    // (`--logFile=false` would name a file "false": the option is untyped.)
+    "--no-logFile",
+  ];
+}
+
+/**
+ * Writes the genesis into `dataDir` on first start. Later starts reuse it, and refuse a
+ * `--genesis` that differs: the databases belong to the stored chain.
+ */
+async function storeGenesis(dataDir: string, genesisPath: string | undefined): Promise<GethGenesis> {
+  const path = join(dataDir, FILES.genesis);
+  const requested = genesisPath === undefined ? undefined : await readGenesisFile(genesisPath);
+  const stored = await readFile(path, "utf8").then(
+    (text) => JSON.parse(text) as GethGenesis,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    },
+  );
+  if (stored !== undefined) {
+    if (requested !== undefined && JSON.stringify(requested) !== JSON.stringify(stored)) {
+      throw new ExecutionClientError(
+        ExecutionClientErrorCode.GENESIS_MISMATCH,
+        `--genesis ${genesisPath} differs from the genesis of the chain in ${dataDir} (${path}); use a new data dir`,
+        { dataDir, genesisPath },
+      );
+    }
+    return stored;
+  }
+  const genesis = requested ?? devGenesis();
+  await writeFile(path, `${JSON.stringify(genesis, null, 2)}\n`);
+  return genesis;
+}
+
+/** Reuses the secret of a previous start so clients configured with it keep working. */
+async function loadOrCreateJwtSecret(path: string): Promise<Uint8Array> {
+  try {
+    return parseJwtSecret(await readFile(path, "utf8"), "--jwt-secret-file", path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  const secret = randomBytes(32);
+  await writeFile(path, `${secret.toString("hex")}\n`, { mode: 0o600 });
+  return new Uint8Array(secret);
+}
