@@ -1,0 +1,217 @@
+/**
+ * The option schema: the single source of flags, env vars, config-file keys, defaults, value
+ * parsing and `--help`. The camelCase key names the `Config` field; the flag is its kebab-case
+ * (`blockTime` → `--block-time`) and the env var its upper snake case with a `BATON_` prefix
+ * (`BATON_BLOCK_TIME`), so the three can never drift apart.
+ */
+import {
+  bool,
+  duration,
+  ethAddress,
+  hexBytes,
+  int,
+  list,
+  listenAddress,
+  oneOf,
+  path,
+  redisAddress,
+  text,
+  token,
+  url,
+  type Parser,
+} from "./values.js";
+
+export interface OptionSpec<T> {
+  /** Value placeholder in `--help`, e.g. `<duration>` or `leader|member`. */
+  kind: string;
+  /** Why an operator would set it; shown in `--help`. */
+  description: string;
+  parse: Parser<T>;
+  /** The default as a user would type it, parsed like any other source, so help shows it verbatim. */
+  default?: string;
+  /** `--help` text for a default computed from other options after parsing (see `config.ts`). */
+  derived?: string;
+  /** No default: the node refuses to start without it. */
+  required?: true;
+  /** Other flag names accepted for the same option (without `--`). */
+  aliases?: readonly string[];
+  /** Never echo the value, not even in an error message. */
+  secret?: true;
+}
+
+const HTTP = ["http", "https"] as const;
+
+/** An enum option; generic in `spec` so a `default` or `required` stays visible to `ParsedOptions`. */
+function choice<const C extends readonly string[], S extends Omit<OptionSpec<C[number]>, "kind" | "parse">>(choices: C, spec: S) {
+  return { kind: choices.join("|"), parse: oneOf(choices), ...spec };
+}
+
+/** `--lease-backend` values (DESIGN §3). */
+export const LEASE_BACKENDS = ["redis", "postgres", "etcd", "kubernetes", "file"] as const;
+export type LeaseBackendName = (typeof LEASE_BACKENDS)[number];
+
+/** Every option, in `--help` order. */
+export const options = {
+  config: {
+    kind: "<file.json>",
+    description: "Config file: a JSON object keyed by flag name (or camelCase). Flags and env vars override it.",
+    parse: path,
+  },
+  role: choice(["leader", "member"], {
+    description: "leader: compete for the lease and build blocks; member: replay the leader's blocks and serve reads.",
+    required: true,
+    aliases: ["mode"],
+  }),
+  instanceId: {
+    kind: "<id>",
+    description: "This node's identity in the lease, Redis keys and logs; must be unique per node.",
+    parse: token,
+    derived: "<hostname>-<4 random hex>",
+  },
+  ethClientUrl: {
+    kind: "<url>",
+    description: "Engine API URL of the execution client. Empty: start the embedded EL.",
+    parse: url(HTTP),
+  },
+  ethRpcUrl: {
+    kind: "<url>",
+    description: "Plain JSON-RPC URL of the execution client, for eth_ calls the engine port does not serve.",
+    parse: url(HTTP),
+  },
+  jwtSecret: {
+    kind: "<hex32>",
+    description: "Engine API JWT secret (32 bytes hex). Prefer --jwt-secret-file: argv and env are visible to other users.",
+    parse: hexBytes(32),
+    secret: true,
+  },
+  jwtSecretFile: {
+    kind: "<path>",
+    description: "File holding the Engine API JWT secret (32 bytes hex), as Geth's --authrpc.jwtsecret.",
+    parse: path,
+  },
+  genesis: {
+    kind: "<path>",
+    description: "Geth genesis JSON for the embedded EL. Empty: the built-in dev genesis.",
+    parse: path,
+  },
+  redisAddr: {
+    kind: "<host:port|url>",
+    description: "Redis (host:port, redis:// or rediss://). Enables the Redis Stream, shared mempool and watcher.",
+    parse: redisAddress,
+  },
+  redisPassword: {
+    kind: "<string>",
+    description: "Redis AUTH password.",
+    parse: text,
+    secret: true,
+  },
+  redisPrefix: {
+    kind: "<string>",
+    description: "Prefix of every Redis key, so several chains can share one Redis.",
+    parse: token,
+    default: "consensus",
+  },
+  redisStream: {
+    kind: "<string>",
+    description: "Redis Stream the leader appends committed blocks to.",
+    parse: token,
+    derived: "<redis-prefix>:blocks",
+  },
+  redisStreamMaxlen: {
+    kind: "<int>",
+    description: "Approximate cap (XADD MAXLEN ~) on stream entries; older blocks stay in PostgreSQL.",
+    parse: int({ min: 1 }),
+    default: "100000",
+  },
+  postgresUrl: {
+    kind: "<url>",
+    description: "PostgreSQL URL. Empty: embedded PGlite in --data-dir.",
+    parse: url(["postgres", "postgresql"]),
+  },
+  leaseBackend: choice(LEASE_BACKENDS, {
+    description: "Where leadership is decided (DESIGN §3).",
+    derived: "redis when --redis-addr is set, else file",
+  }),
+  leaseTtl: {
+    kind: "<duration>",
+    description: "Lease time to live: a dead leader is replaced after at most this long.",
+    parse: duration({ minMs: 1 }),
+    default: "2s",
+  },
+  etcdEndpoints: {
+    kind: "<url,...>",
+    description: "etcd endpoints for --lease-backend etcd.",
+    parse: list(url(HTTP)),
+    default: "http://127.0.0.1:2379",
+  },
+  blockTime: {
+    kind: "<duration>",
+    description: "Time between blocks: the Builder waits this long between forkchoiceUpdated and getPayload.",
+    parse: duration({ minMs: 1 }),
+    default: "1s",
+  },
+  dataDir: {
+    kind: "<path>",
+    description: "Directory for the embedded EL, PGlite, the file lease and the generated JWT secret.",
+    parse: path,
+    default: "./.baton",
+  },
+  healthAddr: {
+    kind: "<host:port>",
+    description: "Listen address of GET /health and GET /metrics (:port = all interfaces, port 0 = any free port).",
+    parse: listenAddress,
+    default: ":8080",
+  },
+  apiAddr: {
+    kind: "<host:port>",
+    description: "Listen address of the block API, WebSocket feed and JSON-RPC.",
+    parse: listenAddress,
+    default: ":8090",
+  },
+  advertiseUrl: {
+    kind: "<url>",
+    description: "URL other nodes use to reach this node's API; published with the lease.",
+    parse: url(HTTP),
+    derived: "http://<api-addr host, or 127.0.0.1>:<api-addr port>",
+  },
+  leaderUrl: {
+    kind: "<url>",
+    description: "Members: follow this API URL instead of the one the lease advertises.",
+    parse: url(HTTP),
+  },
+  feeRecipient: {
+    kind: "<address>",
+    description: "Address credited with the priority fees of built blocks.",
+    parse: ethAddress,
+    default: "0x0000000000000000000000000000000000000000",
+  },
+  chaos: {
+    kind: "<bool>",
+    description: "Enable crash injection (staging and tests only).",
+    parse: bool,
+    default: "false",
+  },
+  logLevel: choice(["trace", "debug", "info", "warn", "error"], {
+    description: "Minimum log level.",
+    default: "info",
+  }),
+} satisfies Record<string, OptionSpec<unknown>>;
+
+/** An option's camelCase key, which is also its field in `Config`. */
+export type OptionKey = keyof typeof options;
+
+/** The parsed value of one option: optional unless it has a default or is required. */
+type ValueOf<O> = O extends OptionSpec<infer T> ? (O extends { default: string } | { required: true } ? T : T | undefined) : never;
+
+/** Every option as parsed, before derived defaults are filled in. */
+export type ParsedOptions = { [K in OptionKey]: ValueOf<(typeof options)[K]> };
+
+/** `blockTime` → `block-time`: the flag and config-file key are derived, never written twice. */
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `blockTime` → `BATON_BLOCK_TIME`: one prefix keeps Baton's variables apart from the EL's and the OS's. */
+export function envName(key: string): string {
+  return `BATON_${flagName(key).replace(/-/g, "_").toUpperCase()}`;
+}
