@@ -414,8 +414,13 @@ export class Supervisor {
     for (const env of slot.mailbox.close(reason)) this.deadLetter(slot, env, reason);
   }
 
+  /** On stop or escalation: queued messages are dropped (counted and logged once per actor), pending asks fail. */
   private closeEverything(reason: string): void {
-    for (const slot of this.slots) for (const env of slot.mailbox.close(reason)) this.deadLetter(slot, env, reason);
+    for (const slot of this.slots) {
+      const dropped = slot.mailbox.close(reason);
+      for (const env of dropped) if (env.askId !== undefined) this.settleAsk(env.askId, { error: new CodedError('ACTOR_STOPPED', reason) });
+      if (dropped.length > 0) this.modules.logger.info({ actor: slot.spec.id, dropped: dropped.length, reason }, 'Queued messages dropped');
+    }
     for (const [askId] of this.pendingAsks) this.settleAsk(askId, { error: new CodedError('ACTOR_STOPPED', reason) });
   }
 
@@ -453,10 +458,13 @@ export class Supervisor {
         this.settleAsk(ctx.askId, { error: CodedError.fromObject(decode<CodedErrorObject>(encode(err.toObject()))) });
       },
       schedule: (delayMs: number, msg: Message) => {
+        const signal = inc.controller.signal;
+        const cancel = () => clearTimeout(timer);
         const timer = setTimeout(() => {
+          signal.removeEventListener('abort', cancel);
           if (!inc.abandoned) this.send(id, msg);
         }, delayMs);
-        inc.controller.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+        signal.addEventListener('abort', cancel, { once: true });
       },
       stop: () => {
         ctx.stopRequested = true;

@@ -1,0 +1,229 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Data, EngineApi, PayloadAttributesV3 } from '../adapters/engine/interface.js';
+import type { IBlockStore } from '../adapters/postgres/interface.js';
+import type { Actor, ActorContext } from '../runtime/actor.js';
+import { decode } from '../runtime/codec.js';
+import { CodedError } from '../runtime/errors.js';
+import type { StatusBoard } from '../node/status.js';
+import type { BlockEnvelope, EncodedBlock } from '../tasks/encodeBlock.js';
+import type { ElectorMsg } from './elector/actor.js';
+import type { PublisherMsg } from './publisher.js';
+
+export type BuilderMsg =
+  | { type: 'leadershipAcquired'; epoch: bigint; validUntil: number }
+  | { type: 'leaseExtended'; epoch: bigint; validUntil: number }
+  | { type: 'leadershipLost'; epoch: bigint; reason: string }
+  /** The slot clock; carries the epoch so a tick scheduled in an earlier term is ignored. */
+  | { type: 'tick'; epoch: bigint };
+
+export interface BuilderOptions {
+  blockTimeMs: number;
+  feeRecipient: Data;
+  /** Time the EL gets to fill a payload between forkchoiceUpdated and getPayload. */
+  buildWaitMs: number;
+  /** A build starts only if the lease is valid for at least this long: enough to build and commit. */
+  leaseGuardMs: number;
+}
+
+export interface BuilderModules {
+  engine: EngineApi;
+  store: IBlockStore;
+  status: StatusBoard;
+  publisherId: string;
+  electorId: string;
+}
+
+/** The block a new block is built on: the committed head (or genesis on an empty chain). */
+interface Head {
+  number: bigint;
+  hash: Data;
+  timestamp: bigint;
+}
+
+interface BuilderState {
+  term: { epoch: bigint; validUntil: number } | null;
+  /** Set once the EL is at the committed head for this term (hash-gated resume done). */
+  head: Head | null;
+  consecutiveFailures: number;
+}
+
+/** Blocks replayed into the EL per tick while resuming, so one handler stays well inside its deadline. */
+const REPLAY_BATCH = 32;
+/** Commit (newPayload on our EL + PostgreSQL + publish) may take this long before the Builder gives up on the ask. */
+const COMMIT_TIMEOUT_MS = 20_000;
+/** Retry delays after failures: 250 ms doubling to 5 s, so an EL or database outage is polled, not hammered. */
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5_000;
+const ZERO_HASH: Data = `0x${'00'.repeat(32)}`;
+
+/**
+ * The Builder (DESIGN §2.2). On acquiring leadership it resumes from the committed head, hash-gated:
+ * it finds the highest height where its EL and PostgreSQL agree, replays committed blocks the EL
+ * lacks, and forkchoice-updates back to the committed head (discarding any uncommitted block).
+ * Then, once per slot while its lease is valid: forkchoiceUpdated with attributes → wait →
+ * getPayload → encode on the pool → `commit` to the Publisher.
+ */
+export function builderActor(opts: BuilderOptions, modules: BuilderModules): Actor<BuilderMsg, BuilderState> {
+  const { engine, store, status } = modules;
+
+  function forkchoice(hash: Data) {
+    return { headBlockHash: hash, safeBlockHash: hash, finalizedBlockHash: hash };
+  }
+
+  /** One step of the hash-gated resume; returns the head once the EL stands on the committed head. */
+  async function resumeStep(ctx: ActorContext<BuilderMsg>): Promise<Head | null> {
+    const committed = await store.head();
+    const elHead = await engine.getBlockByNumber('latest');
+    if (!elHead) throw new CodedError('EL_NO_HEAD', 'the EL returned no latest block');
+    const target = committed ?? (await engine.getBlockByNumber(0));
+    if (!target) throw new CodedError('EL_NO_HEAD', 'the EL returned no genesis block');
+    let agreed = elHead.number < target.number ? elHead.number : target.number;
+    while (agreed > 0n && !(await sameBlockAt(agreed))) agreed--;
+    if (agreed < target.number) {
+      const batch = await store.range(agreed, REPLAY_BATCH);
+      ctx.logger.info({ from: agreed + 1n, count: batch.length, committedHead: target.number }, 'Replaying committed blocks into the EL');
+      for (const block of batch) {
+        const envelope = decode<BlockEnvelope>(block.payloadData);
+        const requests = decode<Data[]>(block.requestsData);
+        const result = await engine.newPayloadV4(envelope.executionPayload, envelope.versionedHashes, envelope.parentBeaconBlockRoot, requests, { signal: ctx.signal });
+        if (result.status !== 'VALID') {
+          throw new CodedError('EL_REJECTED_COMMITTED', `the EL answered ${result.status} for committed block ${block.number}: ${result.validationError ?? ''}`, { number: block.number });
+        }
+      }
+      const last = batch.at(-1);
+      if (last && last.number < target.number) {
+        await engine.forkchoiceUpdatedV3(forkchoice(last.hash), null, { signal: ctx.signal });
+        return null; // more to replay on the next tick
+      }
+    }
+    const result = await engine.forkchoiceUpdatedV3(forkchoice(target.hash), null, { signal: ctx.signal });
+    if (result.payloadStatus.status !== 'VALID') {
+      throw new CodedError('EL_NOT_AT_HEAD', `the EL answered ${result.payloadStatus.status} to forkchoice on the committed head ${target.number}`);
+    }
+    ctx.logger.info({ number: target.number, hash: target.hash, elHeadWas: elHead.number }, 'EL resumed at the committed head');
+    return { number: target.number, hash: target.hash, timestamp: target.timestamp };
+  }
+
+  /** Does the EL's block at `number` equal the committed one? Below the first committed block, the EL's chain is shared history. */
+  async function sameBlockAt(number: bigint): Promise<boolean> {
+    const [committed, el] = await Promise.all([store.getByNumber(number), engine.getBlockByNumber(number)]);
+    if (!el) return false;
+    return committed === null || committed.hash.toLowerCase() === el.hash.toLowerCase();
+  }
+
+  async function buildOne(state: BuilderState, ctx: ActorContext<BuilderMsg>, term: NonNullable<BuilderState['term']>): Promise<Head> {
+    const parent = state.head!;
+    const nowSeconds = BigInt(Math.floor(Date.now() / 1000));
+    const timestamp = nowSeconds > parent.timestamp ? nowSeconds : parent.timestamp + 1n;
+    const attributes: PayloadAttributesV3 = {
+      timestamp: `0x${timestamp.toString(16)}`,
+      prevRandao: parent.hash, // no beacon chain: any value members agree on; the parent hash is unique per height
+      suggestedFeeRecipient: opts.feeRecipient,
+      withdrawals: [],
+      parentBeaconBlockRoot: ZERO_HASH,
+    };
+    const started = performance.now();
+    const fcu = await engine.forkchoiceUpdatedV3(forkchoice(parent.hash), attributes, { signal: ctx.signal });
+    if (fcu.payloadStatus.status !== 'VALID' || fcu.payloadId === null) {
+      throw new CodedError('EL_NOT_BUILDING', `forkchoiceUpdated on ${parent.number} answered ${fcu.payloadStatus.status} without a payload id`);
+    }
+    await sleep(Math.max(0, opts.buildWaitMs - (performance.now() - started)), undefined, { signal: ctx.signal });
+    const built = await engine.getPayloadV4(fcu.payloadId, { signal: ctx.signal });
+    const encoded: EncodedBlock = await ctx.pool.run('encodeBlock', {
+      executionPayload: built.executionPayload,
+      blobCommitments: built.blobsBundle.commitments,
+      parentBeaconBlockRoot: attributes.parentBeaconBlockRoot,
+      executionRequests: built.executionRequests,
+    });
+    const { summary } = encoded;
+    if (summary.number !== parent.number + 1n || summary.parentHash !== parent.hash.toLowerCase()) {
+      throw new CodedError('EL_WRONG_PARENT', `the EL built ${summary.number} on ${summary.parentHash}, not on the committed head ${parent.number} ${parent.hash}`);
+    }
+    await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisherId, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil }, COMMIT_TIMEOUT_MS);
+    return { number: summary.number, hash: summary.hash, timestamp: summary.timestamp };
+  }
+
+  function onFailure(state: BuilderState, ctx: ActorContext<BuilderMsg>, err: CodedError | Error): number {
+    const code = (err as CodedError).code ?? 'UNKNOWN';
+    state.consecutiveFailures++;
+    switch (code) {
+      case 'STALE_EPOCH':
+        ctx.logger.warn({ err }, 'A newer leader committed; stepping down');
+        ctx.send<ElectorMsg>(modules.electorId, { type: 'stepDown', reason: 'fenced out by a newer epoch' });
+        state.term = null;
+        status.update({ producer: { state: 'following', reason: 'fenced out by a newer epoch' } });
+        return 0;
+      case 'HEIGHT_TAKEN':
+      case 'PARENT_MISMATCH':
+      case 'EL_WRONG_PARENT':
+        ctx.logger.warn({ err }, 'Committed chain moved under us; resuming from the committed head');
+        state.head = null;
+        break;
+      case 'LEASE_EXPIRED':
+        ctx.logger.warn('Lease deadline reached before commit; waiting for a renewal');
+        break;
+      default:
+        ctx.logger.error({ err, code }, 'Block production failed');
+    }
+    status.update({ producer: { state: 'stalled', reason: `${code}: ${err.message}` } });
+    return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (state.consecutiveFailures - 1));
+  }
+
+  return {
+    init: () => ({ term: null, head: null, consecutiveFailures: 0 }),
+
+    async handle(msg, state, ctx) {
+      switch (msg.type) {
+        case 'leadershipAcquired':
+          state.term = { epoch: msg.epoch, validUntil: msg.validUntil };
+          state.head = null;
+          state.consecutiveFailures = 0;
+          status.update({ producer: { state: 'resuming' } });
+          ctx.send(ctx.name, { type: 'tick', epoch: msg.epoch });
+          return state;
+        case 'leaseExtended':
+          if (state.term?.epoch === msg.epoch) state.term.validUntil = msg.validUntil;
+          return state;
+        case 'leadershipLost':
+          if (state.term?.epoch === msg.epoch) {
+            state.term = null;
+            state.head = null;
+            status.update({ producer: { state: 'following', reason: msg.reason } });
+          }
+          return state;
+        case 'tick':
+          return tick(msg.epoch, state, ctx);
+      }
+    },
+  };
+
+  async function tick(epoch: bigint, state: BuilderState, ctx: ActorContext<BuilderMsg>): Promise<BuilderState> {
+    const term = state.term;
+    if (!term || term.epoch !== epoch) return state;
+    const slotStart = performance.now();
+    let retryInMs: number;
+    try {
+      if (term.validUntil - slotStart < opts.leaseGuardMs) {
+        retryInMs = 50; // the renewal is due; building now could outlive the lease
+      } else if (!state.head) {
+        state.head = await resumeStep(ctx);
+        if (state.head) {
+          status.update({ head: { number: state.head.number, hash: state.head.hash } });
+          ctx.send<PublisherMsg>(modules.publisherId, { type: 'repairStream', epoch });
+        }
+        retryInMs = 0;
+      } else {
+        state.head = await buildOne(state, ctx, term);
+        state.consecutiveFailures = 0;
+        status.update({ head: { number: state.head.number, hash: state.head.hash }, producer: { state: 'producing' } });
+        retryInMs = Math.max(0, opts.blockTimeMs - (performance.now() - slotStart));
+      }
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      retryInMs = onFailure(state, ctx, err as Error);
+      if (!state.term) return state;
+    }
+    ctx.schedule(retryInMs, { type: 'tick', epoch });
+    return state;
+  }
+}

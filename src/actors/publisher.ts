@@ -1,0 +1,109 @@
+import type { Data, EngineApi } from '../adapters/engine/interface.js';
+import type { IBlockStore } from '../adapters/postgres/interface.js';
+import type { Actor, ActorContext } from '../runtime/actor.js';
+import { decode } from '../runtime/codec.js';
+import { CodedError } from '../runtime/errors.js';
+import type { StatusBoard } from '../node/status.js';
+import type { BlockEnvelope, EncodedBlock } from '../tasks/encodeBlock.js';
+
+export type PublisherMsg =
+  /** Ask: validate, commit with the fence, then publish. Replies `{number}` or a coded error. */
+  | { type: 'commit'; block: EncodedBlock; epoch: bigint; validUntil: number }
+  /** A new term: re-publish committed blocks a predecessor may have died before appending. */
+  | { type: 'repairStream'; epoch: bigint };
+
+/** Where a committed block becomes visible after the commit; each sink is fenced or serves only committed data. */
+export interface BlockSink {
+  readonly name: string;
+  publish(block: EncodedBlock, epoch: bigint): Promise<void>;
+  /** Re-publish what a predecessor committed but never published (only the Redis Stream needs this). */
+  repair?(epoch: bigint, store: IBlockStore): Promise<number>;
+}
+
+export interface PublisherModules {
+  engine: EngineApi;
+  store: IBlockStore;
+  status: StatusBoard;
+  /** In order: Redis Stream, then the WebSocket feed. */
+  sinks: BlockSink[];
+  identity: string;
+  metrics: PublisherMetrics;
+}
+
+export interface PublisherMetrics {
+  observeCommit(seconds: number): void;
+  observePublish(seconds: number): void;
+  blockCommitted(number: bigint): void;
+}
+
+/**
+ * The Publisher (DESIGN §2.3): nothing becomes visible before it is committed, and nothing is
+ * committed that the EL did not call VALID. Order: `newPayloadV4` on our own EL (VALID, head
+ * unchanged) → PostgreSQL transaction with the fence → `forkchoiceUpdatedV3` to the new head →
+ * sinks (fenced Redis `XADD`, WebSocket feed). A failed commit publishes nothing; a failed sink is
+ * reported on `/health` and repaired on the next term.
+ */
+export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, null> {
+  const { engine, store, status, sinks, identity, metrics } = modules;
+
+  function assertLease(validUntil: number, step: string): void {
+    if (performance.now() >= validUntil) throw new CodedError('LEASE_EXPIRED', `local lease deadline passed before ${step}`);
+  }
+
+  async function commit(msg: Extract<PublisherMsg, { type: 'commit' }>, ctx: ActorContext<PublisherMsg>): Promise<void> {
+    const { block, epoch, validUntil } = msg;
+    const { summary } = block;
+    assertLease(validUntil, 'validation');
+    const envelope = decode<BlockEnvelope>(block.payloadData);
+    const requests = decode<Data[]>(block.requestsData);
+    const verdict = await engine.newPayloadV4(envelope.executionPayload, envelope.versionedHashes, envelope.parentBeaconBlockRoot, requests, { signal: ctx.signal });
+    if (verdict.status !== 'VALID') {
+      throw new CodedError('EL_REJECTED', `our EL answered ${verdict.status} for block ${summary.number}: ${verdict.validationError ?? 'no reason given'}`, { number: summary.number });
+    }
+    assertLease(validUntil, 'commit');
+    const started = performance.now();
+    await store.commitBlock({ ...summary, payloadData: block.payloadData, requestsData: block.requestsData }, epoch, identity);
+    metrics.observeCommit((performance.now() - started) / 1000);
+    metrics.blockCommitted(summary.number);
+
+    const publishStarted = performance.now();
+    try {
+      await engine.forkchoiceUpdatedV3({ headBlockHash: summary.hash, safeBlockHash: summary.hash, finalizedBlockHash: summary.hash }, null, { signal: ctx.signal });
+    } catch (err) {
+      ctx.logger.warn({ err, number: summary.number }, 'forkchoiceUpdated after commit failed; the next build moves the head');
+    }
+    for (const sink of sinks) {
+      try {
+        await sink.publish(block, epoch);
+        status.problem(sink.name, null);
+      } catch (err) {
+        status.problem(sink.name, `publishing block ${summary.number} failed: ${(err as Error).message}`);
+        ctx.logger.error({ err, sink: sink.name, number: summary.number }, 'Publishing a committed block failed');
+      }
+    }
+    metrics.observePublish((performance.now() - publishStarted) / 1000);
+  }
+
+  return {
+    init: () => null,
+    async handle(msg, state, ctx) {
+      switch (msg.type) {
+        case 'commit':
+          try {
+            await commit(msg, ctx);
+            ctx.reply({ number: msg.block.summary.number });
+          } catch (err) {
+            if (ctx.signal.aborted || !(err instanceof CodedError)) throw err;
+            ctx.replyError(err); // a refused commit (fence, EL verdict, lease) is an answer, not a crash
+          }
+          return state;
+        case 'repairStream':
+          for (const sink of sinks) {
+            const republished = await sink.repair?.(msg.epoch, store);
+            if (republished) ctx.logger.info({ sink: sink.name, republished }, 'Re-published committed blocks missing from the sink');
+          }
+          return state;
+      }
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The leader-election port (DESIGN §3): the seed's TryAcquire/Renew/Release plus fencing epochs.
+ * Five backends implement it (redis, postgres, etcd, kubernetes, file); the Elector drives any.
+ */
+
+/** Proof of holding the lease. */
+export interface Grant {
+  /**
+   * Fencing token: strictly increasing per new acquisition, across holders and backend restarts.
+   * Every commit and publish carries it, so a deposed leader's late writes are refused (§4).
+   */
+  epoch: bigint;
+}
+
+/** Who holds the lease now, as members and /health see it. */
+export interface LeaseHolder {
+  holder: string;
+  epoch: bigint;
+  /** Published by the holder when it acquired, e.g. `{ apiUrl }` that members sync from. */
+  meta?: Record<string, string>;
+}
+
+export interface LeaseBackend {
+  /**
+   * Takes the lease if nobody holds it (or the holder's TTL has run out): a new grant with a new
+   * epoch, else null. A holder calling again gets null too; it renews instead. Rejects with
+   * LEASE_ABORTED as soon as `signal` aborts; a grant obtained after that is released, not leaked.
+   */
+  tryAcquire(id: string, ttlMs: number, signal: AbortSignal, meta?: Record<string, string>): Promise<Grant | null>;
+  /**
+   * Extends the lease by `ttlMs` from now if `grant` is still the live one for `id`; null if it
+   * expired or anyone (including `id` again, under a newer epoch) acquired since.
+   */
+  renew(id: string, grant: Grant, ttlMs: number, signal: AbortSignal): Promise<Grant | null>;
+  /** Frees the lease at once if `grant` is still the live one; otherwise does nothing. */
+  release(id: string, grant: Grant): Promise<void>;
+  /** The live holder, or null when the lease is free or expired. */
+  current(signal: AbortSignal): Promise<LeaseHolder | null>;
+}

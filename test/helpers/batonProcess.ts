@@ -1,0 +1,75 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePorts } from '../../src/adapters/executionClient/freePort.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/** A Baton node run as its own process, as an operator runs it: so tests can SIGKILL and SIGSTOP it. */
+export interface BatonProcess {
+  readonly child: ChildProcess;
+  readonly healthUrl: string;
+  readonly apiUrl: string;
+  readonly dataDir: string;
+  readonly logPath: string;
+  /** Settles with the exit code (or signal) once the process is gone. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  health(): Promise<{ status: number; body: Record<string, any> }>;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface StartOptions {
+  args: string[];
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Start `src/cli/main.ts` with free health/API ports; resolves once spawned (use `waitFor` for readiness). */
+export async function startBaton(opts: StartOptions): Promise<BatonProcess> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'baton-node-')));
+  const [healthPort, apiPort] = await freePorts(2);
+  const logPath = join(dataDir, `baton-${Date.now()}.log`);
+  const args = ['--import', 'tsx', MAIN, '--data-dir', dataDir, '--health-addr', `127.0.0.1:${healthPort}`, '--api-addr', `127.0.0.1:${apiPort}`, ...opts.args];
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logPath);
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const healthUrl = `http://127.0.0.1:${healthPort}`;
+  return {
+    child,
+    healthUrl,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    dataDir,
+    logPath,
+    exited,
+    async health() {
+      const res = await fetch(`${healthUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Poll `check` until it returns a value (not undefined/false); throws with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+}
