@@ -2,7 +2,7 @@ import type { HealthReport } from '../adapters/http/index.js';
 import type { StatusBoard } from './status.js';
 
 /** The `/health` body (DESIGN §6): role, leadership, head, producer state, actor restarts and every current problem. */
-export function healthReport(status: StatusBoard, restartCounts: Record<string, number>, executionClient: Record<string, unknown>): HealthReport {
+export function healthReport(status: StatusBoard, restartCounts: Record<string, number>, executionClient: object): HealthReport {
   const s = status.current;
   return {
     healthy: status.healthy(),

@@ -68,7 +68,7 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   closers.push({ name: 'pool', close: () => runtime.pool.destroy() });
   const nodeMetrics = createNodeMetrics(registry);
 
-  const engine = await openEngine(config, logger, closers);
+  const { engine, endpoints } = await openEngine(config, logger, closers);
   const { store, stop: stopStore } = await openBlockStore({ url: config.postgresUrl, embeddedDataDir: join(config.dataDir, 'pg') }, { logger }).catch((err) => {
     throw new StartupError(config.postgresUrl ? '--postgres-url' : '--data-dir', `cannot open the block store: ${(err as Error).message}`);
   });
@@ -86,7 +86,7 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   const sinks: BlockSink[] = redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger })] : [];
 
   let supervisor: Supervisor | null = null;
-  const health = createHealthServer(config.healthAddr, { logger, registry, health: () => healthReport(status, supervisor?.restartCounts() ?? {}, engineInfo(config)) });
+  const health = createHealthServer(config.healthAddr, { logger, registry, health: () => healthReport(status, supervisor?.restartCounts() ?? {}, endpoints) });
   const api = createApiServer(config.apiAddr, { logger, store });
   await listen(health, '--health-addr', closers);
   await listen(api, '--api-addr', closers);
@@ -147,11 +147,14 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   return { healthPort: health.port, apiPort: api.port, supervisor, stop, stopped };
 }
 
-function engineInfo(config: Config) {
-  return { embedded: !config.ethClientUrl, engineUrl: config.ethClientUrl ?? null };
+/** Where the EL answers, shown on `/health` so operators (and tests) can query the same EL the node drives. */
+interface EngineEndpoints {
+  embedded: boolean;
+  engineUrl: string;
+  rpcUrl: string | null;
 }
 
-async function openEngine(config: Config, logger: Logger, closers: Closer[]): Promise<EngineApi> {
+async function openEngine(config: Config, logger: Logger, closers: Closer[]): Promise<{ engine: EngineApi; endpoints: EngineEndpoints }> {
   let url = config.ethClientUrl;
   let rpcUrl = config.ethRpcUrl;
   let jwtSecret = config.jwtSecret;
@@ -164,6 +167,7 @@ async function openEngine(config: Config, logger: Logger, closers: Closer[]): Pr
     logger.info({ engineUrl: el.engineUrl, rpcUrl: el.rpcUrl, ports: el.ports, pid: el.pid, log: el.logPath }, 'Embedded execution client started');
     ({ engineUrl: url, rpcUrl, jwtSecret } = el);
   }
+  const endpoints = { embedded: !config.ethClientUrl, engineUrl: url!, rpcUrl: rpcUrl ?? null };
   const engine = new HttpEngineClient(engineOptions({ url: url!, rpcUrl, jwtSecret }));
   try {
     await engine.exchangeCapabilities();
@@ -172,7 +176,7 @@ async function openEngine(config: Config, logger: Logger, closers: Closer[]): Pr
     const culprit = code === 'ENGINE_UNAUTHORIZED' ? (config.jwtSecretFile ? '--jwt-secret-file' : '--jwt-secret') : flag;
     throw new StartupError(culprit, `the execution client at ${url} refused engine_exchangeCapabilities: ${(err as Error).message}`);
   }
-  return engine;
+  return { engine, endpoints };
 }
 
 async function openRedis(config: Config, logger: Logger, closers: Closer[]): Promise<Redis> {

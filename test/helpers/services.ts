@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+
+/** The shared services of this machine (CI starts them); tests never stop or pause these. */
+export const POSTGRES_ADMIN_URL = process.env.BATON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_ADDR = process.env.BATON_TEST_REDIS_ADDR ?? '127.0.0.1:6379';
+
+/** A fresh database on the shared PostgreSQL, dropped by `drop()`. */
+export async function createDatabase(prefix = 'baton_test'): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    async drop() {
+      const sql = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+      await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await sql.end();
+    },
+  };
+}
+
+/** A key prefix no other test uses, so tests share one Redis without seeing each other's keys. */
+export function uniqueRedisPrefix(): string {
+  return `baton-test-${randomBytes(4).toString('hex')}`;
+}
+
+/** A plain JSON-RPC call (to an EL's RPC port or a node's `/rpc`). */
+export async function jsonRpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), signal: AbortSignal.timeout(5_000) });
+  const body = (await res.json()) as { result?: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
+}
+
+/** `eth_getBlockByNumber(n).hash` on an EL, or null if it has no such block. */
+export async function elBlockHash(rpcUrl: string, number: bigint): Promise<string | null> {
+  const block = await jsonRpc<{ hash: string } | null>(rpcUrl, 'eth_getBlockByNumber', [`0x${number.toString(16)}`, false]);
+  return block?.hash.toLowerCase() ?? null;
+}
