@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +18,20 @@ export interface BatonProcess {
   /** Settles with the exit code (or signal) once the process is gone. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   health(): Promise<{ status: number; body: Record<string, any> }>;
-  /** SIGTERM and wait for the exit. */
+  /** SIGTERM and wait for the exit; then kill the embedded EL if a SIGKILL had orphaned it. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Kill the embedded EL a SIGKILLed node left behind (its pid file is removed on a clean exit). */
+export async function killOrphanedEl(dataDir: string): Promise<void> {
+  const pid = Number(await readFile(join(dataDir, 'el', 'el.pid'), 'utf8').catch(() => ''));
+  if (Number.isInteger(pid) && pid > 0) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 export interface StartOptions {
@@ -52,8 +64,13 @@ export async function startBaton(opts: StartOptions): Promise<BatonProcess> {
       return { status: res.status, body: (await res.json()) as Record<string, any> };
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGCONT'); // a stopped process cannot handle SIGTERM
+        child.kill('SIGTERM');
+      }
+      const exit = await exited;
+      await killOrphanedEl(dataDir);
+      return exit;
     },
   };
 }

@@ -51,10 +51,10 @@ test.serial('a leader produces ≥ 20 blocks; PostgreSQL, the Redis Stream, /blo
   const api = (await (await fetch(`${leader.apiUrl}/blocks?after=0&limit=1000`)).json()) as { block_number: number; block_hash: string; parent_hash: string }[];
   const apiHash = new Map(api.map((b) => [BigInt(b.block_number), b.block_hash]));
 
-  let previous = await elBlockHash(rpcUrl, 0n);
+  let previous: string | null = await elBlockHash(rpcUrl, 0n);
   for (const row of rows) {
     const n = row.block_number;
-    t.is(row.parent_hash, previous, `parent link at ${n}`);
+    t.is<string | null, string | null>(row.parent_hash, previous, `parent link at ${n}`);
     t.is(await elBlockHash(rpcUrl, n), row.block_hash, `EL hash at ${n}`);
     t.is(streamHash.get(`${n}-0`), row.block_hash, `Stream hash at ${n}`);
     t.is(apiHash.get(n), row.block_hash, `/blocks hash at ${n}`);

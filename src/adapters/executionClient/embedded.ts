@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import type { Logger } from "pino";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HttpEngineClient } from "../engine/http.js";
@@ -11,11 +12,6 @@ import { devGenesis, readGenesisFile, type GethGenesis } from "./genesis.js";
 import { spawnLogged, type ChildExit } from "./loggedChild.js";
 import { defaultEmbeddedElOptions, type ElPorts, type EmbeddedElOptions } from "./options.js";
 
-/** Lodestar-style structured logger; only what this module uses. */
-export interface ElLogger {
-  info(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-}
 
 /**
  * A running @ethereumjs/client child process. Note that the client accepts transactions only after
@@ -38,7 +34,7 @@ export interface EmbeddedEl {
 }
 
 /** File names inside `dataDir`. The genesis name also names the client's chain folder (`baton-genesis/`). */
-const FILES = { genesis: "baton-genesis.json", jwt: "jwtsecret.hex", log: "el.log" } as const;
+const FILES = { genesis: "baton-genesis.json", jwt: "jwtsecret.hex", log: "el.log", pid: "el.pid" } as const;
 /** Printed by the client when start-up fails; it then keeps running without servers. */
 const FATAL_LINE = "Error starting client";
 /** Log lines quoted in a start error: enough for a stack trace. */
@@ -54,7 +50,7 @@ const CLI_PATH = fileURLToPath(import.meta.resolve("@ethereumjs/client"));
  */
 export async function startEmbeddedEl(
   options: Partial<EmbeddedElOptions> & { dataDir: string },
-  modules: { logger?: ElLogger } = {},
+  modules: { logger?: Logger } = {},
 ): Promise<EmbeddedEl> {
   const opts: EmbeddedElOptions = { ...defaultEmbeddedElOptions, ...options };
   const { dataDir } = opts;
@@ -64,15 +60,18 @@ export async function startEmbeddedEl(
   const [engine, rpc, p2p] = await freePorts(3, opts.host);
   const ports: ElPorts = { engine: engine!, rpc: rpc!, p2p: p2p!, ...opts.ports };
 
+  await killOrphan(join(dataDir, FILES.pid), dataDir, modules.logger);
   const logPath = join(dataDir, FILES.log);
   const child = spawnLogged([CLI_PATH, ...clientFlags(opts, ports)], {
     cwd: dataDir,
     logPath,
     stopTimeoutMs: opts.stopTimeoutMs,
     fatalLine: FATAL_LINE,
-    onLogError: (e) => modules.logger?.warn("Embedded EL log not writable", { logPath, error: e.message }),
+    onLogError: (e) => modules.logger?.warn({ logPath, error: e.message }, "Embedded EL log not writable"),
   });
 
+  await writeFile(join(dataDir, FILES.pid), String(child.pid));
+  void child.exited.then(() => rm(join(dataDir, FILES.pid), { force: true }));
   const engineUrl = `http://${opts.host}:${ports.engine}`;
   const rpcUrl = `http://${opts.host}:${ports.rpc}`;
   const client = new HttpEngineClient(engineOptions({ url: engineUrl, jwtSecret }));
@@ -96,7 +95,7 @@ export async function startEmbeddedEl(
 
   const chainId = BigInt(genesis.config.chainId);
   const { pid, exited, stop } = child;
-  modules.logger?.info("Embedded EL started", {
+  modules.logger?.info({
     pid,
     engineUrl,
     rpcUrl,
@@ -104,8 +103,25 @@ export async function startEmbeddedEl(
     chainId,
     dataDir,
     startMs: Date.now() - startedAt,
-  });
+  }, "Embedded EL started");
   return { engineUrl, rpcUrl, jwtSecret, ports, pid, chainId, dataDir, logPath, exited, stop };
+}
+
+/**
+ * A node killed with SIGKILL cannot stop its EL child, which keeps the data dir's database lock;
+ * the next start on the same `--data-dir` would then fail. The pid file names that orphan: if it
+ * is still alive and its command line names this data dir, it is killed before the new start.
+ */
+async function killOrphan(pidPath: string, dataDir: string, logger?: Logger): Promise<void> {
+  const pid = Number(await readFile(pidPath, "utf8").catch(() => ""));
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.includes(`--dataDir=${dataDir}`)) return;
+  logger?.warn({ pid, dataDir }, "Killing an orphaned embedded EL left by a killed node");
+  process.kill(pid, "SIGKILL");
+  for (let i = 0; i < 50 && (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")) !== ""; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** The client's command line; see `--help` of @ethereumjs/client for each flag. */
