@@ -160,8 +160,9 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
         state.head = null;
         break;
       case 'LEASE_EXPIRED':
+        // Not a fault: the Elector either renews (production goes on) or reports the loss.
         ctx.logger.warn('Lease deadline reached before commit; waiting for a renewal');
-        break;
+        return BACKOFF_MIN_MS;
       default:
         ctx.logger.error({ err, code }, 'Block production failed');
     }

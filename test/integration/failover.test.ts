@@ -123,7 +123,7 @@ test.serial('SIGSTOP past the lease TTL: the standby takes over; the resumed sta
     const h = await stale.health();
     return !h.body.isLeader && h.body.holder === 'node-a' ? h : undefined;
   }, 30_000);
-  t.is(staleHealth.body.producer.state, 'following');
+  t.is(staleHealth.body.producer.state, 'following', 'not leader means not producing, in the same report');
   const headAfterResume = await headOf(standby);
   await waitFor('node-a keeps producing', async () => (await headOf(standby)) >= headAfterResume + 3n, 30_000);
 

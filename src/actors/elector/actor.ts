@@ -34,7 +34,8 @@ export function electorActor(opts: ElectorOptions, modules: ElectorActorModules)
       });
       elector.on('renewed', ({ epoch, validUntil }) => tell({ type: 'leaseExtended', epoch, validUntil }));
       elector.on('lost', ({ epoch, reason }) => {
-        status.update({ isLeader: false });
+        // Said at once: the Builder may be mid-block and learn of the loss only after that block.
+        status.update({ isLeader: false, producer: { state: 'following', reason } });
         tell({ type: 'leadershipLost', epoch, reason });
       });
       elector.start(ctx.signal);
