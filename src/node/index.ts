@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -29,6 +30,9 @@ export interface BatonNode {
   stop(): Promise<void>;
   readonly stopped: Promise<void>;
 }
+
+/** `GET /` on the API address: one static page that polls `/status` and follows the live feed. */
+const STATUS_PAGE = readFileSync(new URL('./statusPage.html', import.meta.url), 'utf8');
 
 /** How often the node asks the lease backend who leads and its EL whether it answers (for `/health`). */
 const PROBE_INTERVAL_MS = 1_000;
@@ -86,8 +90,11 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   const sinks: BlockSink[] = redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger })] : [];
 
   let supervisor: Supervisor | null = null;
-  const health = createHealthServer(config.healthAddr, { logger, registry, health: () => healthReport(status, supervisor?.restartCounts() ?? {}, endpoints) });
+  const report = () => healthReport(status, supervisor?.restartCounts() ?? {}, endpoints);
+  const health = createHealthServer(config.healthAddr, { logger, registry, health: report });
   const api = createApiServer(config.apiAddr, { logger, store });
+  api.get('/', (reply) => reply.send(200, 'text/html; charset=utf-8', STATUS_PAGE));
+  api.get('/status', (reply) => reply.json(200, report().body));
   await listen(health, '--health-addr', closers);
   await listen(api, '--api-addr', closers);
   /** Published with the lease: members and operators reach the leader's API here. */
