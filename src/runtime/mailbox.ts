@@ -21,12 +21,18 @@ export class Mailbox {
   private readonly items: Envelope[] = [];
   private waiter: ((env: Envelope) => void) | null = null;
   private closedReason: string | null = null;
+  /** Label children resolved once: a labelled `set`/`observe` per message would hash the labels each time. */
+  private readonly lengthGauge;
+  private readonly waitHistogram;
 
   constructor(
     readonly owner: string,
     readonly maxLength: number,
-    private readonly metrics: RuntimeMetrics,
-  ) {}
+    metrics: RuntimeMetrics,
+  ) {
+    this.lengthGauge = metrics.mailboxLength.labels(owner);
+    this.waitHistogram = metrics.mailboxWaitSeconds.labels(owner);
+  }
 
   get length(): number {
     return this.items.length;
@@ -82,7 +88,7 @@ export class Mailbox {
   close(reason: string): Envelope[] {
     this.closedReason = reason;
     const rest = this.items.splice(0);
-    this.metrics.mailboxLength.set({ actor: this.owner }, 0);
+    this.lengthGauge.set(0);
     return rest;
   }
 
@@ -90,11 +96,11 @@ export class Mailbox {
     if (this.waiter) return this.waiter(env);
     if (front) this.items.unshift(env);
     else this.items.push(env);
-    this.metrics.mailboxLength.set({ actor: this.owner }, this.items.length);
+    this.lengthGauge.set(this.items.length);
   }
 
   private observeTaken(env: Envelope): void {
-    this.metrics.mailboxLength.set({ actor: this.owner }, this.items.length);
-    this.metrics.mailboxWaitSeconds.observe({ actor: this.owner }, (performance.now() - env.sentAt) / 1000);
+    this.lengthGauge.set(this.items.length);
+    this.waitHistogram.observe((performance.now() - env.sentAt) / 1000);
   }
 }

@@ -57,6 +57,8 @@ class ChildSlot {
   constructor(
     readonly spec: ChildSpec<any, any>,
     readonly mailbox: Mailbox,
+    /** This child's handling-time histogram, resolved once (see `Mailbox`). */
+    readonly handleSeconds: { observe(seconds: number): void },
   ) {}
 }
 
@@ -105,7 +107,7 @@ export class Supervisor {
     this.codec = opts.codec ?? msgpackCodec;
     for (const spec of opts.children) {
       if (this.byId.has(spec.id)) throw new Error(`duplicate child id ${spec.id}`);
-      const slot = new ChildSlot(spec, new Mailbox(spec.id, spec.mailboxSize ?? DEFAULT_MAILBOX_SIZE, modules.metrics));
+      const slot = new ChildSlot(spec, new Mailbox(spec.id, spec.mailboxSize ?? DEFAULT_MAILBOX_SIZE, modules.metrics), modules.metrics.handleSeconds.labels(spec.id));
       this.slots.push(slot);
       this.byId.set(spec.id, slot);
     }
@@ -208,7 +210,6 @@ export class Supervisor {
 
   private async loop(slot: ChildSlot, inc: Incarnation, ctx: ActorContext & { askId?: number; replied: boolean; stopRequested: boolean }): Promise<void> {
     const log = ctx.logger;
-    const metrics = this.modules.metrics;
     while (!inc.controller.signal.aborted) {
       let env: Envelope;
       try {
@@ -242,7 +243,7 @@ export class Supervisor {
         void this.enqueueOp(() => this.onChildExit(slot, { kind: 'crash', error }));
         return;
       } finally {
-        metrics.handleSeconds.observe({ actor: slot.spec.id }, (performance.now() - started) / 1000);
+        slot.handleSeconds.observe((performance.now() - started) / 1000);
       }
       if (ctx.stopRequested) {
         inc.abandon();
