@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import postgres from 'postgres';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { builderActor } from '../actors/builder.js';
 import { electorActor } from '../actors/elector/actor.js';
 import { type BlockSink, publisherActor } from '../actors/publisher.js';
 import { HttpEngineClient } from '../adapters/engine/http.js';
+import { attachFeed, feedSink } from '../adapters/feed/index.js';
 import type { EngineApi } from '../adapters/engine/interface.js';
 import { engineOptions } from '../adapters/engine/options.js';
 import { startEmbeddedEl } from '../adapters/executionClient/embedded.js';
 import { createApiServer, createHealthServer, type HttpServer } from '../adapters/http/index.js';
-import { createLeaseBackend, type LeaseBackend } from '../adapters/lease/index.js';
+import { createLeaseBackend, EtcdLease, type LeaseBackend } from '../adapters/lease/index.js';
 import { openBlockStore } from '../adapters/postgres/index.js';
 import { redisStreamSink } from '../adapters/redis/streamSink.js';
 import { type Config, defaultAdvertiseUrl } from '../cli/config.js';
@@ -81,13 +83,9 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   const redis = config.redisAddr ? await openRedis(config, logger, closers) : null;
   if (!redis) logger.info('Redis not configured (--redis-addr): Redis Stream, shared mempool and watcher are off');
 
-  const backend = createLeaseBackend(
-    config.leaseBackend === 'redis' ? { backend: 'redis', prefix: config.redisPrefix } : { backend: 'file', path: join(config.dataDir, 'lease.json') },
-    { logger, redis: redis ?? undefined },
-  );
+  const backend = await openLeaseBackend(config, logger, redis, closers);
 
   const status = new StatusBoard({ role: config.role, instanceId: config.instanceId, leaseBackend: config.leaseBackend });
-  const sinks: BlockSink[] = redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger })] : [];
 
   let supervisor: Supervisor | null = null;
   const report = () => healthReport(status, supervisor?.restartCounts() ?? {}, endpoints);
@@ -95,6 +93,13 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   const api = createApiServer(config.apiAddr, { logger, store });
   api.get('/', (reply) => reply.send(200, 'text/html; charset=utf-8', STATUS_PAGE));
   api.get('/status', (reply) => reply.json(200, report().body));
+  const feed = attachFeed(api.app, {}, { store, logger, metrics: registry });
+  closers.push({ name: 'feed', close: async () => feed.close() });
+  // The Stream first, then the feed: both only ever see committed blocks (the Publisher calls them after the commit).
+  const sinks: BlockSink[] = [
+    ...(redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger })] : []),
+    feedSink(feed),
+  ];
   await listen(health, '--health-addr', closers);
   await listen(api, '--api-addr', closers);
   /** Published with the lease: members and operators reach the leader's API here. */
@@ -198,6 +203,30 @@ async function openRedis(config: Config, logger: Logger, closers: Closer[]): Pro
   }
   closers.push({ name: 'redis', close: () => redis.quit() });
   return redis;
+}
+
+/** The `--lease-backend`, on its own connection where it needs one, so renewals never queue behind block traffic. */
+async function openLeaseBackend(config: Config, logger: Logger, redis: Redis | null, closers: Closer[]): Promise<LeaseBackend> {
+  switch (config.leaseBackend) {
+    case 'redis':
+      return createLeaseBackend({ backend: 'redis', prefix: config.redisPrefix }, { logger, redis: redis ?? undefined });
+    case 'postgres': {
+      // Embedded PGlite serves a single connection, which the block store holds.
+      if (!config.postgresUrl) throw new StartupError('--lease-backend', 'the postgres lease needs a PostgreSQL server (--postgres-url)');
+      const sql = postgres(config.postgresUrl, { max: 2, onnotice: () => {} });
+      closers.push({ name: 'lease postgres', close: () => sql.end({ timeout: 2 }) });
+      return createLeaseBackend({ backend: 'postgres' }, { logger, postgres: sql });
+    }
+    case 'etcd': {
+      const lease = new EtcdLease({ endpoints: config.etcdEndpoints }, { logger });
+      closers.push({ name: 'lease etcd', close: () => lease.close() });
+      return lease;
+    }
+    case 'kubernetes':
+      return createLeaseBackend({ backend: 'kubernetes' }, { logger });
+    case 'file':
+      return createLeaseBackend({ backend: 'file', path: join(config.dataDir, 'lease.json') }, { logger });
+  }
 }
 
 async function listen(server: HttpServer, flag: string, closers: Closer[]): Promise<void> {

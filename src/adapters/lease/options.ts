@@ -27,3 +27,45 @@ export const defaultFileLeaseOptions = {
   lockStaleMs: 2_000,
   lockRetryMs: 5,
 } satisfies Omit<Required<FileLeaseOptions>, "path">;
+
+/** PostgreSQL lease: a row of the `lease` table, judged by the server's clock. */
+export interface PostgresLeaseOptions {
+  /** The row's `name`, so several leases (or deployments) can share one table. */
+  name?: string;
+}
+
+export const defaultPostgresLeaseOptions = {
+  /** The same role as redis's `<prefix>:leader` key. */
+  name: "leader",
+} satisfies Required<PostgresLeaseOptions>;
+
+/** etcd lease: a key bound to an etcd lease, replicated by Raft. */
+export interface EtcdLeaseOptions {
+  /** Client URLs of the etcd members (`--etcd-endpoints`), e.g. `http://10.0.0.1:2379`; the client fails over between them. */
+  endpoints: string[];
+  /** Key prefix; the lease is the key `<prefix>/leader`. */
+  prefix?: string;
+  /** How long to wait for a connection to a member before trying the next. */
+  dialTimeoutMs?: number;
+}
+
+export const defaultEtcdLeaseOptions = {
+  prefix: "baton",
+  /** Well below any sane TTL, so a dead member costs a renew only a fraction of the lease. */
+  dialTimeoutMs: 1_000,
+} satisfies Omit<Required<EtcdLeaseOptions>, "endpoints">;
+
+/** Kubernetes lease: a `coordination.k8s.io/v1` Lease object. */
+export interface KubernetesLeaseOptions {
+  /** The Lease's namespace; the pod's own namespace is the usual choice (RBAC: get/create/update leases). */
+  namespace?: string;
+  /** The Lease's name. */
+  name?: string;
+  /** Path of a kubeconfig file; by default $KUBECONFIG, ~/.kube/config, else the in-cluster service account. */
+  kubeconfig?: string;
+}
+
+export const defaultKubernetesLeaseOptions = {
+  namespace: "default",
+  name: "baton-leader",
+} satisfies Omit<Required<KubernetesLeaseOptions>, "kubeconfig">;
