@@ -2,7 +2,7 @@ import type { Etcd3, IKeyValue, ILeaseKeepAliveResponse } from "etcd3";
 import type { Logger } from "pino";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
 import { LeaseError, LeaseErrorCode } from "./errors.js";
-import { abortable, checkTtl } from "./util.js";
+import { abortable, checkTtl, releaseLateGrant } from "./util.js";
 import { defaultEtcdLeaseOptions, type EtcdLeaseOptions } from "./options.js";
 
 /** The leader key's value: who holds it and what it advertises. The epoch is the key's create revision. */
@@ -81,11 +81,7 @@ export class EtcdLease implements LeaseBackend {
           if (!won) this.revoke(leaseId);
         }
       },
-      (late) => {
-        if (!late) return;
-        this.logger.info({ epoch: late.epoch }, "Releasing a lease acquired after its request was aborted");
-        this.release(id, late).catch((err: unknown) => this.logger.warn({ err }, "Lease release failed"));
-      },
+      (late) => releaseLateGrant(this, id, late, this.logger),
     );
   }
 

@@ -5,7 +5,7 @@ import lockfile from "proper-lockfile";
 import type { Logger } from "pino";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
 import { LeaseError, LeaseErrorCode } from "./errors.js";
-import { abortable, abortedError, checkTtl } from "./util.js";
+import { abortable, abortedError, checkTtl, releaseLateGrant } from "./util.js";
 import { defaultFileLeaseOptions, type FileLeaseOptions } from "./options.js";
 
 /** The lease file. `epoch` is a decimal string because JSON numbers lose precision past 2^53. */
@@ -51,11 +51,7 @@ export class FileLease implements LeaseBackend {
         if (meta && Object.keys(meta).length > 0) next.meta = meta;
         return { next, result: { epoch } };
       });
-    return abortable(signal, acquire, (late) => {
-      if (!late) return;
-      this.logger.info({ epoch: late.epoch }, "Releasing a lease acquired after its request was aborted");
-      this.release(id, late).catch((err: unknown) => this.logger.warn({ err }, "Lease release failed"));
-    });
+    return abortable(signal, acquire, (late) => releaseLateGrant(this, id, late, this.logger));
   }
 
   async renew(id: string, grant: Grant, ttlMs: number, signal: AbortSignal): Promise<Grant | null> {

@@ -1,7 +1,7 @@
 import type { CoordinationV1Api, KubeConfig, V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
-import { abortable, checkTtl } from "./util.js";
+import { abortable, checkTtl, releaseLateGrant } from "./util.js";
 import { defaultKubernetesLeaseOptions, type KubernetesLeaseOptions } from "./options.js";
 
 /** Annotation prefix of the holder's advertised fields: `meta.baton.dev/apiUrl`. */
@@ -83,11 +83,7 @@ export class KubernetesLease implements LeaseBackend {
         });
         return replaced ? { epoch: BigInt(epoch) } : null;
       },
-      (late) => {
-        if (!late) return;
-        this.logger.info({ epoch: late.epoch }, "Releasing a lease acquired after its request was aborted");
-        this.release(id, late).catch((err: unknown) => this.logger.warn({ err }, "Lease release failed"));
-      },
+      (late) => releaseLateGrant(this, id, late, this.logger),
     );
   }
 

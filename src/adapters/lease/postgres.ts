@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { PendingQuery, Row, Sql } from "postgres";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
-import { abortable, checkTtl } from "./util.js";
+import { abortable, checkTtl, releaseLateGrant } from "./util.js";
 import { defaultPostgresLeaseOptions, type PostgresLeaseOptions } from "./options.js";
 
 /**
@@ -81,12 +81,7 @@ export class PostgresLease implements LeaseBackend {
                meta = ${metaJson}::text::jsonb
          WHERE name = ${this.name} AND (holder IS NULL OR expires_at <= now())
         RETURNING epoch::text`,
-      (late) => {
-        const row = late[0];
-        if (!row) return;
-        this.logger.info({ epoch: row.epoch }, "Releasing a lease acquired after its request was aborted");
-        this.release(id, { epoch: BigInt(row.epoch) }).catch((err: unknown) => this.logger.warn({ err }, "Lease release failed"));
-      },
+      (late) => releaseLateGrant(this, id, late[0] ? { epoch: BigInt(late[0].epoch) } : null, this.logger),
     );
     const row = rows[0];
     return row ? { epoch: BigInt(row.epoch) } : null;

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
-import { abortable, checkTtl } from "./util.js";
+import { abortable, checkTtl, releaseLateGrant } from "./util.js";
 import { defaultRedisLeaseOptions, type RedisLeaseOptions } from "./options.js";
 
 // All scripts take KEYS = [leader, epoch, meta]. `leader` holds the holder's id with the TTL (the
@@ -81,11 +81,7 @@ export class RedisLease implements LeaseBackend {
     const epoch = await abortable(
       signal,
       () => this.redis.batonLeaseAcquire(...this.keys, id, ttlMs, ...metaKv),
-      (late) => {
-        if (late === null) return;
-        this.logger.info({ epoch: late }, "Releasing a lease acquired after its request was aborted");
-        this.release(id, { epoch: BigInt(late) }).catch((err: unknown) => this.logger.warn({ err }, "Lease release failed"));
-      },
+      (late) => releaseLateGrant(this, id, late === null ? null : { epoch: BigInt(late) }, this.logger),
     );
     return epoch === null ? null : { epoch: BigInt(epoch) };
   }

@@ -1,3 +1,5 @@
+import type { Logger } from "pino";
+import type { Grant, LeaseBackend } from "./interface.js";
 import { LeaseError, LeaseErrorCode } from "./errors.js";
 
 export function abortedError(signal: AbortSignal): LeaseError {
@@ -32,4 +34,14 @@ export function abortable<T>(signal: AbortSignal, op: () => Promise<T>, onLate?:
 /** PX and expiry arithmetic take a positive integer; a fractional or zero TTL is a caller bug. */
 export function checkTtl(ttlMs: number): void {
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
+}
+
+/**
+ * The `onLate` of `abortable` for an acquire: a grant that arrived after its request was aborted is
+ * released at once, so nobody waits out a TTL for a lease no one holds.
+ */
+export function releaseLateGrant(backend: Pick<LeaseBackend, "release">, id: string, grant: Grant | null, logger: Logger): void {
+  if (!grant) return;
+  logger.info({ epoch: grant.epoch }, "Releasing a lease acquired after its request was aborted");
+  backend.release(id, grant).catch((err: unknown) => logger.warn({ err }, "Lease release failed"));
 }
