@@ -174,6 +174,12 @@ export const options = {
     parse: url(HTTP),
     derived: "http://<api-addr host, or 127.0.0.1>:<api-addr port>",
   },
+  feedMaxSubscribers: {
+    kind: "<int>",
+    description: "Open WebSocket feed connections allowed; further upgrades get HTTP 503 (each costs a socket and its send buffer).",
+    parse: int({ min: 1 }),
+    default: "10000",
+  },
   leaderUrl: {
     kind: "<url>",
     description: "Members: follow this API URL instead of the one the lease advertises.",

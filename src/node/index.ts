@@ -93,7 +93,7 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   const api = createApiServer(config.apiAddr, { logger, store });
   api.get('/', (reply) => reply.send(200, 'text/html; charset=utf-8', STATUS_PAGE));
   api.get('/status', (reply) => reply.json(200, report().body));
-  const feed = attachFeed(api.app, {}, { store, logger, metrics: registry });
+  const feed = attachFeed(api.app, { maxSubscribers: config.feedMaxSubscribers }, { store, logger, metrics: registry });
   closers.push({ name: 'feed', close: async () => feed.close() });
   // The Stream first, then the feed: both only ever see committed blocks (the Publisher calls them after the commit).
   const sinks: BlockSink[] = [
