@@ -21,7 +21,7 @@ import { createRuntimeModules } from '../runtime/index.js';
 import { Supervisor } from '../runtime/supervisor.js';
 import { StartupError } from './errors.js';
 import { healthReport } from './health.js';
-import { createNodeMetrics } from './metrics.js';
+import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 import { StatusBoard } from './status.js';
 
 /** A running node; `stopped` settles when it stopped, rejecting if the supervisor escalated. */
@@ -239,7 +239,7 @@ async function listen(server: HttpServer, flag: string, closers: Closer[]): Prom
 }
 
 /** Keeps `/health`'s view of the lease holder and the EL fresh, independent of any actor. */
-function startProbe(backend: LeaseBackend, engine: EngineApi, status: StatusBoard, metrics: ReturnType<typeof createNodeMetrics>, logger: Logger): AbortController {
+function startProbe(backend: LeaseBackend, engine: EngineApi, status: StatusBoard, metrics: NodeMetrics, logger: Logger): AbortController {
   const controller = new AbortController();
   const round = async () => {
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(PROBE_INTERVAL_MS)]);
