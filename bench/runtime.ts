@@ -9,7 +9,7 @@ import type { ChildSpec } from '../src/runtime/actor.js';
 import { type MessageCodec, msgpackCodec, structuredCloneCodec } from '../src/runtime/codec.js';
 import { createRuntimeModules } from '../src/runtime/index.js';
 import { Supervisor } from '../src/runtime/supervisor.js';
-import { percentile, printTable, type Row } from './stats.js';
+import { percentile, reportSection, type Row } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const MESSAGES = quick ? 50_000 : 500_000;
@@ -97,4 +97,4 @@ const rows: Row[] = [
   { figure: 'pool round trip p50, 160 KB transferred', value: percentile(transferred, 50), unit: 'ms', baseline: percentile(cloned, 50), higherIsBetter: false },
   { figure: 'pool round trip p99, 160 KB transferred', value: percentile(transferred, 99), unit: 'ms', baseline: percentile(cloned, 99), higherIsBetter: false },
 ];
-printTable('Runtime (baseline: structuredClone messages; cloned pool buffers)', rows);
+reportSection('Runtime (baseline: structuredClone messages; cloned pool buffers)', rows);

@@ -1,4 +1,5 @@
-/** Small measurement helpers shared by the benches: percentiles and a printed table. */
+/** Small measurement helpers shared by the benches: percentiles, a printed table, the report sections. */
+import { appendFileSync } from 'node:fs';
 
 export function percentile(sortedAscending: number[], p: number): number {
   if (sortedAscending.length === 0) return Number.NaN;
@@ -29,4 +30,23 @@ export function printTable(title: string, rows: Row[]): void {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(`\n${title}\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const l of lines) console.log(line(l));
+}
+
+/** Set by `npm run bench` for each bench it runs: where that bench appends its sections as JSON lines. */
+export const SECTIONS_FILE_ENV = 'BATON_BENCH_SECTIONS';
+
+/** One printed table, as `npm run bench` collects it into `bench/results/<date>.json`. */
+export interface Section {
+  title: string;
+  rows: (Row & { ratio?: number })[];
+}
+
+/**
+ * Prints a table and, when run by `npm run bench`, records it for the combined report: each
+ * bench stays runnable on its own (`npx tsx bench/feed.ts`) and the report reads what they measured.
+ */
+export function reportSection(title: string, rows: Row[]): void {
+  printTable(title, rows);
+  const file = process.env[SECTIONS_FILE_ENV];
+  if (file) appendFileSync(file, `${JSON.stringify({ title, rows: rows.map((r) => ({ ...r, ratio: ratio(r) })) } satisfies Section)}\n`);
 }

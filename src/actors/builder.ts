@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Data, EngineApi, PayloadAttributesV3 } from '../adapters/engine/interface.js';
+import type { Mempool } from '../adapters/mempool/interface.js';
 import type { IBlockStore } from '../adapters/postgres/interface.js';
 import type { Actor, ActorContext } from '../runtime/actor.js';
 import { decode } from '../runtime/codec.js';
@@ -23,12 +24,16 @@ export interface BuilderOptions {
   buildWaitMs: number;
   /** A build starts only if the lease is valid for at least this long: enough to build and commit. */
   leaseGuardMs: number;
+  /** Transactions taken from the shared mempool per block (`--mempool-batch-size`). */
+  mempoolBatchSize: number;
 }
 
 export interface BuilderModules {
   engine: EngineApi;
   store: IBlockStore;
   status: StatusBoard;
+  /** The shared mempool (with `--redis-addr`): batches move pending → inflight → this EL's txpool before each block. */
+  mempool?: Pick<Mempool, 'takeBatch' | 'inflight'>;
   publisherId: string;
   electorId: string;
 }
@@ -44,6 +49,16 @@ interface BuilderState {
   term: { epoch: bigint; validUntil: number } | null;
   /** Set once the EL is at the committed head for this term (hash-gated resume done). */
   head: Head | null;
+  /** The PostgreSQL fence was raised to this term's epoch (the term's first write, before reading the head). */
+  fenced: boolean;
+  /** This term resubmitted the mempool's inflight transactions (a predecessor's batches) to our EL. */
+  resubmitted: boolean;
+  /**
+   * Mempool transactions handed to our EL and not yet seen in a built block. A batch only tops this
+   * up to `mempoolBatchSize`: the EL builds from its whole txpool, and an EL that builds slowly
+   * (the embedded one is quadratic in a block's transactions) must not be handed ever-larger blocks.
+   */
+  handedToEl: number;
   consecutiveFailures: number;
 }
 
@@ -57,7 +72,8 @@ const BACKOFF_MAX_MS = 5_000;
 const ZERO_HASH: Data = `0x${'00'.repeat(32)}`;
 
 /**
- * The Builder (DESIGN §2.2). On acquiring leadership it resumes from the committed head, hash-gated:
+ * The Builder (DESIGN §2.2). On acquiring leadership it first raises the PostgreSQL fence to its
+ * epoch (so a deposed leader's in-flight block cannot commit behind its back), then resumes from the committed head, hash-gated:
  * it finds the highest height where its EL and PostgreSQL agree, replays committed blocks the EL
  * lacks, and forkchoice-updates back to the committed head (discarding any uncommitted block).
  * Then, once per slot while its lease is valid: forkchoiceUpdated with attributes → wait →
@@ -122,6 +138,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
       withdrawals: [],
       parentBeaconBlockRoot: ZERO_HASH,
     };
+    await feedFromMempool(state, ctx, term.epoch);
     const started = performance.now();
     const fcu = await engine.forkchoiceUpdatedV3(forkchoice(parent.hash), attributes, { signal: ctx.signal });
     if (fcu.payloadStatus.status !== 'VALID' || fcu.payloadId === null) {
@@ -136,11 +153,55 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
       executionRequests: built.executionRequests,
     });
     const { summary } = encoded;
+    state.handedToEl = Math.max(0, state.handedToEl - summary.txCount);
     if (summary.number !== parent.number + 1n || summary.parentHash !== parent.hash.toLowerCase()) {
       throw new CodedError('EL_WRONG_PARENT', `the EL built ${summary.number} on ${summary.parentHash}, not on the committed head ${parent.number} ${parent.hash}`);
     }
     await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisherId, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil }, COMMIT_TIMEOUT_MS);
     return { number: summary.number, hash: summary.hash, timestamp: summary.timestamp };
+  }
+
+  /**
+   * Before building: once per term, resubmit every inflight transaction (a predecessor may have
+   * taken a batch and died before including it); then move the next batch pending → inflight,
+   * tagged with our epoch, into our EL's txpool. The mempool serves production, never blocks it:
+   * a Redis or txpool failure is logged and the block is built with what the EL already has.
+   */
+  async function feedFromMempool(state: BuilderState, ctx: ActorContext<BuilderMsg>, epoch: bigint): Promise<void> {
+    const mempool = modules.mempool;
+    if (!mempool) return;
+    try {
+      if (!state.resubmitted) {
+        const inflight = await mempool.inflight();
+        await submitAll(inflight, ctx);
+        state.resubmitted = true;
+        state.handedToEl = inflight.length;
+        if (inflight.length) ctx.logger.info({ count: inflight.length }, 'Resubmitted inflight transactions to our EL');
+      }
+      const room = opts.mempoolBatchSize - state.handedToEl;
+      if (room > 0) {
+        const batch = await mempool.takeBatch(room, epoch);
+        await submitAll(batch, ctx);
+        state.handedToEl += batch.length;
+      }
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      ctx.logger.warn({ err }, 'Taking transactions from the shared mempool failed; building without them');
+    }
+  }
+
+  /**
+   * Into our EL's txpool one at a time, in mempool (arrival) order: an EL may refuse a sender's
+   * nonce n+1 that arrives before its nonce n, and every later nonce of that sender would then be
+   * stuck behind the gap. A refusal ("already known", nonce too low) is the watcher's to judge.
+   */
+  async function submitAll(txs: { hash: string; raw: string }[], ctx: ActorContext<BuilderMsg>): Promise<void> {
+    for (const tx of txs) {
+      await engine.sendRawTransaction(tx.raw, { signal: ctx.signal }).catch((err: Error) => {
+        if (ctx.signal.aborted) throw err;
+        ctx.logger.debug({ hash: tx.hash, err: err.message }, 'EL refused a mempool transaction');
+      });
+    }
   }
 
   function onFailure(state: BuilderState, ctx: ActorContext<BuilderMsg>, err: CodedError | Error): number {
@@ -150,6 +211,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
       case 'STALE_EPOCH':
         ctx.logger.warn({ err }, 'A newer leader committed; stepping down');
         ctx.send<ElectorMsg>(modules.electorId, { type: 'stepDown', reason: 'fenced out by a newer epoch' });
+        if (state.term) ctx.send<PublisherMsg>(modules.publisherId, { type: 'termEnded', epoch: state.term.epoch });
         state.term = null;
         status.update({ producer: { state: 'following', reason: 'fenced out by a newer epoch' } });
         return 0;
@@ -171,13 +233,16 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
   }
 
   return {
-    init: () => ({ term: null, head: null, consecutiveFailures: 0 }),
+    init: () => ({ term: null, head: null, fenced: false, resubmitted: false, handedToEl: 0, consecutiveFailures: 0 }),
 
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'leadershipAcquired':
           state.term = { epoch: msg.epoch, validUntil: msg.validUntil };
           state.head = null;
+          state.fenced = false;
+          state.resubmitted = false;
+          state.handedToEl = 0;
           state.consecutiveFailures = 0;
           status.update({ producer: { state: 'resuming' } });
           ctx.send(ctx.name, { type: 'tick', epoch: msg.epoch });
@@ -188,6 +253,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
         case 'leadershipLost':
           if (state.term?.epoch === msg.epoch) {
             state.term = null;
+            ctx.send<PublisherMsg>(modules.publisherId, { type: 'termEnded', epoch: msg.epoch });
             state.head = null;
             status.update({ producer: { state: 'following', reason: msg.reason } });
           }
@@ -207,6 +273,10 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
       if (term.validUntil - slotStart < opts.leaseGuardMs) {
         retryInMs = 50; // the renewal is due; building now could outlive the lease
       } else if (!state.head) {
+        if (!state.fenced) {
+          await store.raiseFence(epoch);
+          state.fenced = true;
+        }
         state.head = await resumeStep(ctx);
         if (state.head) {
           status.update({ head: { number: state.head.number, hash: state.head.hash } });

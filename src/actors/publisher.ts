@@ -10,7 +10,12 @@ export type PublisherMsg =
   /** Ask: validate, commit with the fence, then publish. Replies `{number}` or a coded error. */
   | { type: 'commit'; block: EncodedBlock; epoch: bigint; validUntil: number }
   /** A new term: re-publish committed blocks a predecessor may have died before appending. */
-  | { type: 'repairStream'; epoch: bigint };
+  | { type: 'repairStream'; epoch: bigint }
+  /**
+   * This node's term ended: what it failed to publish is now the next leader's to repair (its
+   * `repairStream`), so those failures stop making this node unhealthy.
+   */
+  | { type: 'termEnded'; epoch: bigint };
 
 /** Where a committed block becomes visible after the commit; each sink is fenced or serves only committed data. */
 export interface BlockSink {
@@ -99,9 +104,19 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, n
           return state;
         case 'repairStream':
           for (const sink of sinks) {
-            const republished = await sink.repair?.(msg.epoch, store);
-            if (republished) ctx.logger.info({ sink: sink.name, republished }, 'Re-published committed blocks missing from the sink');
+            try {
+              const republished = await sink.repair?.(msg.epoch, store);
+              if (republished) ctx.logger.info({ sink: sink.name, republished }, 'Re-published committed blocks missing from the sink');
+            } catch (err) {
+              // The sink (Redis) is down: a crash here would restart the Builder and Elector behind us (rest_for_one).
+              if (ctx.signal.aborted) throw err;
+              status.problem(sink.name, `repairing ${sink.name} failed: ${(err as Error).message}`);
+              ctx.logger.error({ err, sink: sink.name }, 'Repairing a sink failed; it stays unhealthy until a publish succeeds');
+            }
           }
+          return state;
+        case 'termEnded':
+          for (const sink of sinks) status.problem(sink.name, null);
           return state;
       }
     },

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import { hostname } from "node:os";
 import type { ListenAddress } from "../adapters/http/options.js";
 import { ConfigError, type ConfigSource } from "./errors.js";
@@ -76,12 +77,12 @@ function readEnv(env: NodeJS.ProcessEnv): Map<OptionKey, RawValue> {
   return out;
 }
 
-/** A JSON object keyed by flag name or camelCase key; scalars are stringified, arrays comma-joined. */
+/** A JSON or YAML (`.yaml`/`.yml`) object keyed by flag name or camelCase key; scalars are stringified, arrays comma-joined. */
 function readConfigFile(path: RawValue): Map<OptionKey, RawValue> {
   const fail = (problem: string): never => {
     throw new ConfigError(`${path.label}: ${JSON.stringify(path.raw)} ${problem} (${path.source})`, { key: "config", source: path.source });
   };
-  if (/\.ya?ml$/i.test(path.raw)) fail("is YAML; only JSON config files are supported (no YAML parser is installed)");
+  const isYaml = /\.ya?ml$/i.test(path.raw);
   let text = "";
   try {
     text = readFileSync(path.raw, "utf8");
@@ -90,11 +91,11 @@ function readConfigFile(path: RawValue): Map<OptionKey, RawValue> {
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = isYaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    fail(`is not valid JSON: ${(err as Error).message}`);
+    fail(`is not valid ${isYaml ? "YAML" : "JSON"}: ${(err as Error).message.split("\n")[0]}`);
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) fail("must hold a JSON object");
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) fail(`must hold a ${isYaml ? "YAML mapping" : "JSON object"}`);
   const source: ConfigSource = `file ${path.raw}`;
   const out = new Map<OptionKey, RawValue>();
   for (const [label, value] of Object.entries(doc as Record<string, unknown>)) {
@@ -149,9 +150,10 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
 
 /** Fills the defaults that depend on other options and checks combinations of options. */
 function resolve(o: ParsedOptions, winners: Map<OptionKey, RawValue>): Config {
-  const leaseBackend = o.leaseBackend ?? (o.redisAddr ? "redis" : "file");
+  const hasRedis = Boolean(o.redisAddr || o.redisSentinels);
+  const leaseBackend = o.leaseBackend ?? (hasRedis ? "redis" : "file");
   const leaseSource = winners.get("leaseBackend");
-  if (leaseBackend === "redis" && !o.redisAddr && leaseSource) throw invalid(leaseSource, "leaseBackend", "needs --redis-addr");
+  if (leaseBackend === "redis" && !hasRedis && leaseSource) throw invalid(leaseSource, "leaseBackend", "needs --redis-addr or --redis-sentinels");
   let jwtSecret = o.jwtSecret;
   const jwtFile = winners.get("jwtSecretFile");
   if (o.jwtSecretFile !== undefined && jwtFile) {

@@ -20,7 +20,8 @@ if ('help' in parsed) {
   process.exit(0);
 }
 const config = parsed;
-const logger = pino({ level: config.logLevel, base: { instance: config.instanceId } });
+/** JSON lines for log shippers; pretty only for a person at a terminal (a pipe or a file gets JSON). */
+const logger = pino({ level: config.logLevel, base: { instance: config.instanceId }, ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}) });
 
 const node = await startNode(config, logger).catch((err: unknown) => {
   if (err instanceof StartupError) exitOnConfigError(new ConfigError(err.message, { key: err.flag }));

@@ -9,6 +9,7 @@ import {
   duration,
   ethAddress,
   hexBytes,
+  hostPort,
   int,
   list,
   listenAddress,
@@ -53,8 +54,8 @@ export type LeaseBackendName = (typeof LEASE_BACKENDS)[number];
 /** Every option, in `--help` order. */
 export const options = {
   config: {
-    kind: "<file.json>",
-    description: "Config file: a JSON object keyed by flag name (or camelCase). Flags and env vars override it.",
+    kind: "<file.json|yaml>",
+    description: "Config file: a JSON object or YAML mapping keyed by flag name (or camelCase). Flags and env vars override it.",
     parse: path,
   },
   role: choice(["leader", "member"], {
@@ -105,6 +106,22 @@ export const options = {
     parse: text,
     secret: true,
   },
+  redisTlsCaFile: {
+    kind: "<path>",
+    description: "PEM CA that signed the Redis server certificate, for rediss:// (or Sentinels) with a private CA.",
+    parse: path,
+  },
+  redisSentinels: {
+    kind: "<host:port,...>",
+    description: "Redis Sentinels to ask for the master (instead of --redis-addr); Baton follows a Sentinel failover.",
+    parse: list(hostPort),
+  },
+  redisSentinelName: {
+    kind: "<name>",
+    description: "The master's name in the Sentinels' configuration.",
+    parse: token,
+    default: "mymaster",
+  },
   redisPrefix: {
     kind: "<string>",
     description: "Prefix of every Redis key, so several chains can share one Redis.",
@@ -122,6 +139,36 @@ export const options = {
     description: "Approximate cap (XADD MAXLEN ~) on stream entries; older blocks stay in PostgreSQL.",
     parse: int({ min: 1 }),
     default: "100000",
+  },
+  mempoolBatchSize: {
+    kind: "<int>",
+    description: "Transactions the leader moves from the shared mempool into its EL before each block (needs --redis-addr). The embedded EL builds slowly past ~100 transactions a block; Geth takes thousands.",
+    parse: int({ min: 1 }),
+    default: "100",
+  },
+  mempoolMaxPending: {
+    kind: "<int>",
+    description: "Bound of the shared mempool's pending set; past it eth_sendRawTransaction refuses (nothing is evicted).",
+    parse: int({ min: 1 }),
+    default: "100000",
+  },
+  mempoolMaxNonConfirmations: {
+    kind: "<int>",
+    description: "Committed blocks an inflight transaction may be missing from before it goes back to pending (or is dropped if the EL refuses it).",
+    parse: int({ min: 1 }),
+    default: "10",
+  },
+  mempoolMaxFinalized: {
+    kind: "<int>",
+    description: "How many finalized (and, separately, dropped) transactions the mempool remembers for status queries.",
+    parse: int({ min: 1 }),
+    default: "10000",
+  },
+  mempoolWatcherLockTtl: {
+    kind: "<duration>",
+    description: "TTL of the mempool watcher lock: a dead watcher delays confirmations by at most this long.",
+    parse: duration({ minMs: 1 }),
+    default: "10s",
   },
   postgresUrl: {
     kind: "<url>",
@@ -179,6 +226,12 @@ export const options = {
     description: "Open WebSocket feed connections allowed; further upgrades get HTTP 503 (each costs a socket and its send buffer).",
     parse: int({ min: 1 }),
     default: "10000",
+  },
+  adminToken: {
+    kind: "<string>",
+    description: "Bearer token for the admin JSON-RPC methods on /rpc (baton_leader, baton_pause, baton_resume, baton_transferLeadership); one per cluster. Empty: admin methods are off.",
+    parse: text,
+    secret: true,
   },
   leaderUrl: {
     kind: "<url>",

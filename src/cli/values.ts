@@ -95,6 +95,13 @@ export const listenAddress: Parser<ListenAddress> = (raw) => {
   return { host: m[1] ?? m[2] ?? "", port };
 };
 
+/** `host:port` with a host and a non-zero port, e.g. a Redis Sentinel. */
+export const hostPort: Parser<string> = (raw) => {
+  const addr = listenAddress(raw);
+  if (addr.host === "" || addr.port === 0) throw new InvalidValue("is not host:port");
+  return raw.trim();
+};
+
 /**
  * A Redis address as ioredis takes it: `redis://` or `rediss://` URLs pass through, `host:port`
  * becomes `redis://host:port`, so the Redis adapter handles one form.

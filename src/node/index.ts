@@ -5,7 +5,10 @@ import postgres from 'postgres';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { builderActor } from '../actors/builder.js';
-import { electorActor } from '../actors/elector/actor.js';
+import { electorActor, type ElectorMsg } from '../actors/elector/actor.js';
+import { executorActor } from '../actors/executor.js';
+import { syncerActor } from '../actors/syncer.js';
+import { mempoolWatcherActor } from '../actors/mempoolWatcher.js';
 import { type BlockSink, publisherActor } from '../actors/publisher.js';
 import { HttpEngineClient } from '../adapters/engine/http.js';
 import { attachFeed, feedSink } from '../adapters/feed/index.js';
@@ -13,12 +16,19 @@ import type { EngineApi } from '../adapters/engine/interface.js';
 import { engineOptions } from '../adapters/engine/options.js';
 import { startEmbeddedEl } from '../adapters/executionClient/embedded.js';
 import { createApiServer, createHealthServer, type HttpServer } from '../adapters/http/index.js';
+import { HttpError, HttpErrorCode } from '../adapters/http/errors.js';
+import { JsonRpcError, JsonRpcErrorCode, registerJsonRpc, type JsonRpcMethod } from '../adapters/http/jsonRpc.js';
+import { createMempool, engineTxCheck, txStatusJson, type MempoolService } from '../adapters/mempool/index.js';
 import { createLeaseBackend, EtcdLease, type LeaseBackend } from '../adapters/lease/index.js';
 import { openBlockStore } from '../adapters/postgres/index.js';
+import { createRedis, describeRedis } from '../adapters/redis/connection.js';
 import { redisStreamSink } from '../adapters/redis/streamSink.js';
 import { type Config, defaultAdvertiseUrl } from '../cli/config.js';
 import { createRuntimeModules } from '../runtime/index.js';
+import type { ChildSpec } from '../runtime/actor.js';
+import type { Pool, PoolOptions } from '../runtime/pool.js';
 import { Supervisor } from '../runtime/supervisor.js';
+import { adminMethods } from './admin.js';
 import { StartupError } from './errors.js';
 import { healthReport } from './health.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
@@ -48,7 +58,12 @@ type Closer = { name: string; close: () => Promise<unknown> };
  * supervised actors and the HTTP servers. Each external dependency is checked at start and a
  * failure names the flag that points at it (`StartupError`, exit code 2).
  */
-export async function startNode(config: Config, logger: Logger): Promise<BatonNode> {
+/** What only a bench sets: the pool run inline on the supervisor thread is the event-loop baseline (DESIGN §9). */
+export interface NodeOverrides {
+  pool?: PoolOptions;
+}
+
+export async function startNode(config: Config, logger: Logger, overrides: NodeOverrides = {}): Promise<BatonNode> {
   const closers: Closer[] = [];
   const closeAll = async () => {
     for (const { name, close } of closers.reverse()) {
@@ -61,16 +76,16 @@ export async function startNode(config: Config, logger: Logger): Promise<BatonNo
     closers.length = 0;
   };
   try {
-    return await startWith(config, logger, closers, closeAll);
+    return await startWith(config, logger, closers, closeAll, overrides);
   } catch (err) {
     await closeAll();
     throw err;
   }
 }
 
-async function startWith(config: Config, logger: Logger, closers: Closer[], closeAll: () => Promise<void>): Promise<BatonNode> {
+async function startWith(config: Config, logger: Logger, closers: Closer[], closeAll: () => Promise<void>, overrides: NodeOverrides): Promise<BatonNode> {
   const registry = new Registry();
-  const runtime = createRuntimeModules({ logger, registry, chaos: config.chaos });
+  const runtime = createRuntimeModules({ logger, registry, chaos: config.chaos, pool: overrides.pool });
   closers.push({ name: 'pool', close: () => runtime.pool.destroy() });
   const nodeMetrics = createNodeMetrics(registry);
 
@@ -80,10 +95,11 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   });
   closers.push({ name: 'store', close: stopStore });
 
-  const redis = config.redisAddr ? await openRedis(config, logger, closers) : null;
-  if (!redis) logger.info('Redis not configured (--redis-addr): Redis Stream, shared mempool and watcher are off');
+  const redis = config.redisAddr || config.redisSentinels ? await openRedis(config, logger, closers) : null;
+  if (!redis) logger.info('Redis not configured (--redis-addr or --redis-sentinels): Redis Stream, shared mempool and watcher are off');
 
   const backend = await openLeaseBackend(config, logger, redis, closers);
+  const mempool = redis ? await openMempool(config, { redis, logger, registry, pool: runtime.pool, engine }) : null;
 
   const status = new StatusBoard({ role: config.role, instanceId: config.instanceId, leaseBackend: config.leaseBackend });
 
@@ -93,6 +109,13 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   const api = createApiServer(config.apiAddr, { logger, store });
   api.get('/', (reply) => reply.send(200, 'text/html; charset=utf-8', STATUS_PAGE));
   api.get('/status', (reply) => reply.json(200, report().body));
+  api.get('/txs/:hash', async (reply, req) => {
+    const hash = req.getParameter(0) ?? '';
+    if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new HttpError(HttpErrorCode.BAD_REQUEST, `a transaction hash is 0x and 64 hex digits, got ${JSON.stringify(hash)}`);
+    if (!mempool) throw new HttpError(HttpErrorCode.NOT_FOUND, MEMPOOL_OFF);
+    const status = txStatusJson(await mempool.mempool.status(hash));
+    reply.json(status.status === 'unknown' ? 404 : 200, { hash: hash.toLowerCase(), ...status });
+  });
   const feed = attachFeed(api.app, { maxSubscribers: config.feedMaxSubscribers }, { store, logger, metrics: registry });
   closers.push({ name: 'feed', close: async () => feed.close() });
   // The Stream first, then the feed: both only ever see committed blocks (the Publisher calls them after the commit).
@@ -100,42 +123,92 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
     ...(redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger })] : []),
     feedSink(feed),
   ];
+  const electorRef = config.role === 'leader' ? { ask: <R>(msg: ElectorMsg, timeoutMs: number) => supervisor!.ask<R>('elector', msg, timeoutMs) } : null;
+  registerJsonRpc(
+    api,
+    { path: '/rpc', adminToken: config.adminToken },
+    { ...(mempool?.rpc ?? mempoolOffMethods), ...adminMethods({ identity: config.instanceId, leaseTtlMs: config.leaseTtl, adminToken: config.adminToken ?? '' }, { status, backend, elector: electorRef, logger }) },
+    (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'),
+  );
+  if (!config.adminToken) logger.info('Admin JSON-RPC methods are off (no --admin-token)');
   await listen(health, '--health-addr', closers);
   await listen(api, '--api-addr', closers);
   /** Published with the lease: members and operators reach the leader's API here. */
   const advertiseUrl = config.advertiseUrl ?? defaultAdvertiseUrl(config.apiAddr, api.port);
 
   const leaseTtlMs = config.leaseTtl;
+  /** Block production: present on leader-capable nodes only. Publisher first, so a restart of it restarts the rest (rest_for_one). */
+  const leaderChildren = (): ChildSpec[] => [
+    { id: 'publisher', restart: 'permanent', shutdownMs: 5_000, start: () => publisherActor({ engine, store, status, sinks, identity: config.instanceId, metrics: nodeMetrics.publisher }) },
+    {
+      id: 'builder',
+      restart: 'permanent',
+      shutdownMs: 5_000,
+      start: () =>
+        builderActor(
+          { blockTimeMs: config.blockTime, feeRecipient: config.feeRecipient, buildWaitMs: Math.min(500, Math.floor(config.blockTime / 2)), leaseGuardMs: Math.min(Math.floor(leaseTtlMs / 3), config.blockTime), mempoolBatchSize: config.mempoolBatchSize },
+          { engine, store, status, publisherId: 'publisher', electorId: 'elector', mempool: mempool?.mempool },
+        ),
+    },
+    {
+      id: 'elector',
+      restart: 'permanent',
+      shutdownMs: 5_000,
+      start: () =>
+        electorActor(
+          {
+            identity: config.instanceId,
+            leaseDurationMs: leaseTtlMs,
+            renewIntervalMs: Math.floor(leaseTtlMs / 3),
+            retryIntervalMs: Math.max(50, Math.floor(leaseTtlMs / 8)),
+            meta: { apiUrl: advertiseUrl },
+            campaignGate: () => {
+              const reason = campaignBlocker(status);
+              status.update({ notCampaigning: reason });
+              return reason;
+            },
+          },
+          { backend, status, builderId: 'builder' },
+        ),
+    },
+  ];
+  /** On every node with Redis; only the holder of the watcher lock confirms, reading committed blocks from this node's store. */
+  const watcherChild = (m: MempoolService): ChildSpec => ({
+    id: 'mempoolWatcher',
+    restart: 'permanent',
+    shutdownMs: 5_000,
+    start: () =>
+      mempoolWatcherActor(
+        { identity: config.instanceId, lockTtlMs: config.mempoolWatcherLockTtl, pollIntervalMs: WATCHER_POLL_MS },
+        {
+          mempool: m.mempool,
+          lock: m.watcherLock,
+          metrics: m.metrics,
+          checkTx: engineTxCheck(engine),
+          blocksAfter: async (after, limit) => {
+            const blocks = await store.range(after, limit);
+            const hashes = await runtime.pool.run('blockTxHashes', blocks.map((b) => b.payloadData));
+            return blocks.map((b, i) => ({ number: b.number, hash: b.hash, txHashes: hashes[i]! }));
+          },
+          startAfter: async () => {
+            const [first] = await store.range(-1n, 1);
+            return first ? first.number - 1n : null;
+          },
+        },
+      ),
+  });
+  const member = config.role === 'member';
   supervisor = new Supervisor(
     {
       strategy: 'rest_for_one',
       intensity: { maxRestarts: 5, periodMs: 30_000 },
       children: [
-        { id: 'publisher', restart: 'permanent', shutdownMs: 5_000, start: () => publisherActor({ engine, store, status, sinks, identity: config.instanceId, metrics: nodeMetrics.publisher }) },
-        {
-          id: 'builder',
-          restart: 'permanent',
-          shutdownMs: 5_000,
-          start: () =>
-            builderActor(
-              { blockTimeMs: config.blockTime, feeRecipient: config.feeRecipient, buildWaitMs: Math.min(500, Math.floor(config.blockTime / 2)), leaseGuardMs: Math.min(Math.floor(leaseTtlMs / 3), config.blockTime) },
-              { engine, store, status, publisherId: 'publisher', electorId: 'elector' },
-            ),
-        },
-        ...(config.role === 'leader'
-          ? [
-              {
-                id: 'elector',
-                restart: 'permanent' as const,
-                shutdownMs: 5_000,
-                start: () =>
-                  electorActor(
-                    { identity: config.instanceId, leaseDurationMs: leaseTtlMs, renewIntervalMs: Math.floor(leaseTtlMs / 3), retryIntervalMs: Math.max(50, Math.floor(leaseTtlMs / 8)), meta: { apiUrl: advertiseUrl } },
-                    { backend, status, builderId: 'builder' },
-                  ),
-              },
-            ]
-          : []),
+        ...(member ? [] : leaderChildren()),
+        // Last, so a crash here restarts only these two (rest_for_one), never the Elector (which would release the lease).
+        // A member stores what it executes in its own database and serves it on its own feed; a standby shares the leader's database.
+        { id: 'executor', restart: 'permanent', shutdownMs: 5_000, start: () => executorActor({ storeBlocks: member, unknownLeader: 'unknown' }, { engine, store, status, sinks: member ? [feedSink(feed)] : [] }) },
+        { id: 'syncer', restart: 'permanent', shutdownMs: 5_000, start: () => syncerActor({ leaderUrl: config.leaderUrl, identity: config.instanceId, standby: !member }, { status, executorId: 'executor' }) },
+        ...(mempool ? [watcherChild(mempool)] : []),
       ],
       onEscalate: () => logger.fatal('Supervisor escalated: leadership released, node stopping'),
     },
@@ -144,6 +217,10 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
 
   await supervisor.start();
   const probe = startProbe(backend, engine, status, nodeMetrics, logger);
+  if (backend instanceof EtcdLease) {
+    const clusterProbe = probeEtcdCluster(backend, status);
+    closers.push({ name: 'etcd cluster probe', close: async () => clusterProbe.abort() });
+  }
   closers.push({ name: 'probe', close: async () => probe.abort() });
 
   let stopping: Promise<void> | null = null;
@@ -192,16 +269,25 @@ async function openEngine(config: Config, logger: Logger, closers: Closer[]): Pr
 }
 
 async function openRedis(config: Config, logger: Logger, closers: Closer[]): Promise<Redis> {
-  const redis = new Redis(config.redisAddr!, { password: config.redisPassword, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3_000, retryStrategy: (n) => Math.min(n * 200, 2_000) });
+  const target = { addr: config.redisAddr, password: config.redisPassword, tlsCaFile: config.redisTlsCaFile, sentinels: config.redisSentinels, sentinelName: config.redisSentinelName };
+  const flag = config.redisSentinels ? '--redis-sentinels' : '--redis-addr';
+  let redis: Redis;
+  try {
+    redis = createRedis(target);
+  } catch (err) {
+    throw new StartupError(config.redisTlsCaFile ? '--redis-tls-ca-file' : flag, `cannot set up the Redis connection: ${(err as Error).message}`);
+  }
   redis.on('error', (err) => logger.debug({ err: err.message }, 'Redis connection error'));
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new StartupError('--redis-addr', `cannot reach Redis at ${config.redisAddr}: ${(err as Error).message}`);
+    const culprit = /NOAUTH|WRONGPASS|invalid password/i.test((err as Error).message) ? '--redis-password' : flag;
+    throw new StartupError(culprit, `cannot reach Redis (${describeRedis(target)}): ${(err as Error).message}`);
   }
   closers.push({ name: 'redis', close: () => redis.quit() });
+  logger.info({ redis: describeRedis(target) }, 'Redis connected');
   return redis;
 }
 
@@ -229,6 +315,28 @@ async function openLeaseBackend(config: Config, logger: Logger, redis: Redis | n
   }
 }
 
+/** The shared mempool needs Redis; without it the methods exist and say so. */
+const MEMPOOL_OFF = 'the shared mempool is off: start the node with --redis-addr';
+const mempoolOffMethods: Record<string, JsonRpcMethod> = {
+  eth_sendRawTransaction: { handler: () => { throw new JsonRpcError(JsonRpcErrorCode.REFUSED, MEMPOOL_OFF); } },
+  baton_txStatus: { handler: () => { throw new JsonRpcError(JsonRpcErrorCode.REFUSED, MEMPOOL_OFF); } },
+};
+/** How often the watcher-lock holder looks for newly committed blocks to confirm. */
+const WATCHER_POLL_MS = 250;
+
+async function openMempool(config: Config, modules: { redis: Redis; logger: Logger; registry: Registry; pool: Pool; engine: EngineApi }): Promise<MempoolService> {
+  let chainId: bigint;
+  try {
+    chainId = await modules.engine.chainId();
+  } catch (err) {
+    throw new StartupError(config.ethRpcUrl ? '--eth-rpc-url' : '--eth-client-url', `eth_chainId failed, so the mempool cannot check transactions' chain: ${(err as Error).message}`);
+  }
+  return createMempool(
+    { prefix: config.redisPrefix, maxPending: config.mempoolMaxPending, maxNonConfirmations: config.mempoolMaxNonConfirmations, maxFinalized: config.mempoolMaxFinalized },
+    { redis: modules.redis, logger: modules.logger, registry: modules.registry, pool: modules.pool, chainId },
+  );
+}
+
 async function listen(server: HttpServer, flag: string, closers: Closer[]): Promise<void> {
   try {
     await server.listen();
@@ -245,16 +353,51 @@ function startProbe(backend: LeaseBackend, engine: EngineApi, status: StatusBoar
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(PROBE_INTERVAL_MS)]);
     const [holder, elHead] = await Promise.allSettled([backend.current(signal), engine.getBlockByNumber('latest', { signal })]);
     if (holder.status === 'fulfilled') {
-      status.update({ holder: holder.value?.holder ?? null, leaderApiUrl: holder.value?.meta?.apiUrl ?? null });
+      status.update({ holder: holder.value?.holder ?? null, holderEpoch: holder.value?.epoch ?? null, leaderApiUrl: holder.value?.meta?.apiUrl ?? null });
       status.problem('lease', null);
     } else status.problem('lease', `lease backend unreachable: ${(holder.reason as Error).message}`);
-    if (elHead.status === 'fulfilled') status.problem('el', null);
-    else status.problem('el', `execution client unreachable: ${(elHead.reason as Error).message}`);
+    if (elHead.status === 'fulfilled') {
+      status.problem('el', null);
+      status.update({ elHead: elHead.value ? { number: elHead.value.number, hash: elHead.value.hash } : null });
+    } else status.problem('el', `execution client unreachable: ${(elHead.reason as Error).message}`);
+    const sync = status.current.sync;
+    if (sync) {
+      metrics.lastSynced.set(Number(sync.lastSynced));
+      metrics.syncLag.set(sync.sourceHead != null && sync.sourceHead > sync.lastSynced ? Number(sync.sourceHead - sync.lastSynced) : 0);
+    }
+    if (!status.current.isLeader && status.current.head) metrics.headNumber.set(Number(status.current.head.number));
     metrics.isLeader.set(status.current.isLeader ? 1 : 0);
     metrics.epoch.set(status.current.isLeader ? Number(status.current.epoch ?? 0n) : 0);
   };
   const timer = setInterval(() => void round().catch((err) => logger.debug({ err }, 'Health probe failed')), PROBE_INTERVAL_MS);
   controller.signal.addEventListener('abort', () => clearInterval(timer));
   void round().catch(() => {});
+  return controller;
+}
+
+/**
+ * Why a leader-capable node should not campaign now, or null. A node whose EL does not answer
+ * could not build; taking the lease would only stall the chain until the lease lapsed.
+ */
+function campaignBlocker(status: StatusBoard): string | null {
+  if (status.current.paused) return 'paused by an operator (baton_resume resumes)';
+  const el = status.current.problems.el;
+  return el ? `not campaigning: ${el}` : null;
+}
+
+/** How often `/health`'s view of the etcd cluster is refreshed: each round asks every member. */
+const ETCD_CLUSTER_PROBE_MS = 5_000;
+
+/** Keeps the etcd members and their health on `/health` (`election.cluster`). */
+function probeEtcdCluster(lease: EtcdLease, status: StatusBoard): AbortController {
+  const controller = new AbortController();
+  const round = () =>
+    lease
+      .clusterMembers(AbortSignal.any([controller.signal, AbortSignal.timeout(ETCD_CLUSTER_PROBE_MS)]))
+      .then((members) => status.update({ leaseCluster: members }))
+      .catch(() => status.update({ leaseCluster: null }));
+  const timer = setInterval(() => void round(), ETCD_CLUSTER_PROBE_MS);
+  controller.signal.addEventListener('abort', () => clearInterval(timer));
+  void round();
   return controller;
 }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PublisherMetrics } from '../actors/publisher.js';
 
 /** Commit and publish latencies: PostgreSQL commits take ~1–50 ms; anything past 1 s is an incident. */
@@ -13,6 +13,10 @@ export function createNodeMetrics(registry: Registry) {
   const headNumber = new Gauge({ name: 'baton_head_block_number', help: 'Committed head as this node last saw it', registers });
   const isLeader = new Gauge({ name: 'baton_is_leader', help: '1 while this node holds the lease', registers });
   const epoch = new Gauge({ name: 'baton_leader_epoch', help: 'Fencing epoch of the current term held by this node (0 when not leader)', registers });
+  const lastSynced = new Gauge({ name: 'baton_sync_last_synced_block', help: 'Last block the Syncer/Executor executed (members and standbys)', registers });
+  const syncLag = new Gauge({ name: 'baton_sync_lag_blocks', help: 'Blocks this node is behind what its sync source announced', registers });
+  // process_* and nodejs_* (RSS, heap, event-loop lag, GC): the memory budget of DESIGN §9 is watched here.
+  collectDefaultMetrics({ register: registry });
   const publisher: PublisherMetrics = {
     observeCommit: (s) => commitSeconds.observe(s),
     observePublish: (s) => publishSeconds.observe(s),
@@ -21,7 +25,7 @@ export function createNodeMetrics(registry: Registry) {
       headNumber.set(Number(n));
     },
   };
-  return { publisher, isLeader, epoch, headNumber };
+  return { publisher, isLeader, epoch, headNumber, lastSynced, syncLag };
 }
 
 export type NodeMetrics = ReturnType<typeof createNodeMetrics>;

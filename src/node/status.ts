@@ -10,6 +10,18 @@ export interface ProducerStatus {
   reason?: string;
 }
 
+export interface SyncStatus {
+  lastSynced: bigint;
+  /** Blocks executed since this process started. */
+  totalSynced: number;
+  /** Header timestamp (s) of `lastSynced`, for the lag in seconds. */
+  lastBlockTimestamp: bigint | null;
+  /** Highest block the source announced (feed or `/blocks`), for the lag in blocks. */
+  sourceHead?: bigint | null;
+  /** The leader API URL being followed. */
+  source?: string | null;
+}
+
 export interface NodeStatus {
   role: 'leader' | 'member';
   instanceId: string;
@@ -17,11 +29,23 @@ export interface NodeStatus {
   isLeader: boolean;
   epoch: bigint | null;
   holder: string | null;
+  /** The holder's epoch as the lease backend reports it (this node's own `epoch` is set only while it leads). */
+  holderEpoch: bigint | null;
+  /** The lease backend's own cluster, where it has one (etcd members and which is the Raft leader). */
+  leaseCluster: object[] | null;
   /** API URL the current holder advertised with its lease (what members sync from). */
   leaderApiUrl: string | null;
   /** Committed head as this node last saw it. */
   head: { number: bigint; hash: string } | null;
   producer: ProducerStatus;
+  /** Operator pause (`baton_pause`): the node neither campaigns nor builds until `baton_resume`. Survives actor restarts. */
+  paused: boolean;
+  /** Why a leader-capable node is not campaigning now (EL unreachable, paused), or null. */
+  notCampaigning: string | null;
+  /** The EL's own head, from the probe: equal to `head` when this node is caught up. */
+  elHead: { number: bigint; hash: string } | null;
+  /** Syncer/Executor progress (members, and standbys following the leader). */
+  sync: SyncStatus | null;
   /** Components that are degraded, each with a reason; any entry makes `/health` 503. */
   problems: Record<string, string>;
 }
@@ -35,15 +59,26 @@ export class StatusBoard {
       isLeader: false,
       epoch: null,
       holder: null,
+      holderEpoch: null,
+      leaseCluster: null,
       leaderApiUrl: null,
       head: null,
       producer: { state: 'following' },
+      paused: false,
+      notCampaigning: null,
+      elHead: null,
+      sync: null,
       problems: {},
     };
   }
 
   update(patch: Partial<NodeStatus>): void {
     Object.assign(this.current, patch);
+  }
+
+  /** Merge Syncer or Executor progress into `sync` (each owns different fields). */
+  updateSync(patch: Partial<SyncStatus>): void {
+    this.current.sync = { lastSynced: -1n, totalSynced: 0, lastBlockTimestamp: null, ...this.current.sync, ...patch };
   }
 
   /** Record (or, with `null`, clear) a problem of one component. */

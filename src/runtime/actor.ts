@@ -20,7 +20,7 @@ export interface ActorContext<M extends Message = Message> {
   send<T extends Message>(to: string, msg: T): void;
   /** Request/reply with a deadline; rejects with `ASK_TIMEOUT`, `DEAD_LETTER`, `ACTOR_STOPPED` or the replier's coded error. */
   ask<R, T extends Message = Message>(to: string, msg: T, timeoutMs: number): Promise<R>;
-  /** Answer the `ask` being handled. Replies are msgpack copies too. */
+  /** Answer the `ask` being handled (a no-op for a message that was sent, not asked). Replies are msgpack copies too. */
   reply(value: unknown): void;
   /** Answer the `ask` being handled with a typed error: invalid input is a reply, not a crash. */
   replyError(err: CodedError): void;

@@ -7,7 +7,7 @@ import { tasks, type TaskName, type Tasks } from '../tasks/index.js';
 import type { Chaos } from './chaos.js';
 import { CodedError } from './errors.js';
 import type { RuntimeMetrics } from './metrics.js';
-import type { PoolRequest } from './poolWorker.js';
+import { isTaskErrorResult, type PoolRequest } from './poolWorker.js';
 
 export interface PoolOptions {
   /** Worker threads; default: one per core, so the supervisor thread shares a core with at most one worker. */
@@ -80,7 +80,9 @@ export class Pool {
       while (this.isFull) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       const request: PoolRequest = { task, input, killWorker: this.modules.chaos.takeWorkerKill(task) };
       this.modules.metrics.poolQueueSize.set(this.piscina.queueSize);
-      return (await this.piscina.run(request, { transferList: transfer })) as TaskOutput<T>;
+      const result: unknown = await this.piscina.run(request, { transferList: transfer });
+      if (isTaskErrorResult(result)) throw CodedError.fromObject(result.taskError);
+      return result as TaskOutput<T>;
     } catch (err) {
       throw this.toPoolError(task, err);
     } finally {

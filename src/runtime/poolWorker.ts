@@ -4,6 +4,7 @@
  */
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { tasks, type TaskName } from '../tasks/index.js';
+import { CodedError, type CodedErrorObject } from './errors.js';
 
 export interface PoolRequest {
   task: TaskName;
@@ -12,11 +13,28 @@ export interface PoolRequest {
   killWorker?: boolean;
 }
 
+/**
+ * A task's `CodedError`, sent back as a result: piscina clones thrown errors as plain `Error`s,
+ * which would lose the code and metadata the caller decides by (DESIGN §1: errors are data).
+ */
+export interface TaskErrorResult {
+  taskError: CodedErrorObject;
+}
+
+export function isTaskErrorResult(value: unknown): value is TaskErrorResult {
+  return typeof value === 'object' && value !== null && 'taskError' in value && Object.keys(value).length === 1;
+}
+
 export default function runTask(request: PoolRequest): unknown {
   if (request.killWorker) process.exit(70);
   const fn = tasks[request.task] as (input: unknown) => unknown;
   if (!fn) throw new Error(`unknown pool task ${request.task}`);
-  return movable(fn(request.input));
+  try {
+    return movable(fn(request.input));
+  } catch (err) {
+    if (err instanceof CodedError) return { taskError: err.toObject() } satisfies TaskErrorResult;
+    throw err;
+  }
 }
 
 /**

@@ -449,12 +449,14 @@ export class Supervisor {
       send: (to: string, msg: Message) => this.send(to, msg),
       ask: <R>(to: string, msg: Message, timeoutMs: number) => this.ask<R>(to, msg, timeoutMs),
       reply: (value: unknown) => {
-        if (ctx.askId === undefined || ctx.replied) throw new Error(`${id}: reply without a pending ask`);
+        if (ctx.replied) throw new Error(`${id}: second reply to one ask`);
+        if (ctx.askId === undefined) return; // sent, not asked: nobody waits for an answer
         ctx.replied = true;
         this.settleAsk(ctx.askId, { value: this.codec.encode(value) });
       },
       replyError: (err: CodedError) => {
-        if (ctx.askId === undefined || ctx.replied) throw new Error(`${id}: reply without a pending ask`);
+        if (ctx.replied) throw new Error(`${id}: second reply to one ask`);
+        if (ctx.askId === undefined) return; // sent, not asked: nobody waits for an answer
         ctx.replied = true;
         this.settleAsk(ctx.askId, { error: CodedError.fromObject(decode<CodedErrorObject>(encode(err.toObject()))) });
       },

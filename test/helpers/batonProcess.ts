@@ -90,3 +90,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
 }
+
+/** Waits until `node` answers healthy as a standby that sees `holder` as the leader. */
+export function waitForStandby(node: BatonProcess, holder: string, timeoutMs = 90_000): Promise<true> {
+  return waitFor(`${holder}'s standby healthy`, async () => {
+    const h = await node.health();
+    return h.status === 200 && !h.body.isLeader && h.body.holder === holder;
+  }, timeoutMs);
+}

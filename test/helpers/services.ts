@@ -42,3 +42,9 @@ export async function elBlockHash(rpcUrl: string, number: bigint): Promise<strin
   const block = await jsonRpc<{ hash: string } | null>(rpcUrl, 'eth_getBlockByNumber', [`0x${number.toString(16)}`, false]);
   return block?.hash.toLowerCase() ?? null;
 }
+
+/** Deletes every key under a test's prefix, so the shared Redis holds nothing a test left behind. */
+export async function deleteRedisPrefix(redis: { keys(pattern: string): Promise<string[]>; del(...keys: string[]): Promise<number> }, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+}

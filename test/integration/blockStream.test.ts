@@ -1,3 +1,4 @@
+import { deleteRedisPrefix } from "../helpers/services.js";
 import test from "ava";
 import { createHash, randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
@@ -14,8 +15,7 @@ async function setup(t: import("ava").ExecutionContext, maxLen?: number) {
   const prefix = `baton-test:${randomBytes(6).toString("hex")}`;
   const redis = new Redis("redis://127.0.0.1:6379");
   t.teardown(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteRedisPrefix(redis, prefix);
     await redis.quit();
   });
   const stream = new BlockStream(maxLen ? { prefix, maxLen } : { prefix }, { redis, logger });

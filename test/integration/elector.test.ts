@@ -4,7 +4,7 @@ import pino from 'pino';
 import { Elector } from '../../src/actors/elector/elector.js';
 import type { Grant, LeaseBackend } from '../../src/adapters/lease/interface.js';
 import { RedisLease } from '../../src/adapters/lease/redis.js';
-import { REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
  * The Elector library over the real Redis lease. Faults in renewals are injected by wrapping the
@@ -41,8 +41,7 @@ function backend(): { lease: RedisLease; prefix: string } {
 
 test.after.always(async () => {
   for (const prefix of prefixes) {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
+    await deleteRedisPrefix(redis, prefix);
   }
   redis.disconnect();
 });
@@ -108,4 +107,35 @@ test('a renew refused because another node took the lease demotes at once', asyn
   t.false(a.isLeader());
   await a.stop();
   t.is((await lease.current(AbortSignal.timeout(1_000)))?.holder, 'b', 'stopping a demoted elector does not release the new holder');
+});
+
+test('campaignGate keeps a node out of the race, with its reason, until it says yes', async (t) => {
+  const { lease } = backend();
+  let blocker: string | null = 'EL unreachable';
+  const elector = new Elector(lease, { identity: 'gated', leaseDurationMs: 1_000, retryIntervalMs: 50, campaignGate: () => blocker }, logger);
+  elector.start();
+  await new Promise((r) => setTimeout(r, 300));
+  t.false(elector.isLeader());
+  t.is(elector.notCampaigningBecause(), 'EL unreachable');
+  t.is(await lease.current(AbortSignal.timeout(1_000)), null, 'nobody took the lease');
+  blocker = null;
+  await elector.waitForLeadership(AbortSignal.timeout(2_000));
+  t.is(elector.notCampaigningBecause(), null);
+  await elector.stop();
+});
+
+test('campaignNow makes a slow-retrying standby win the lease the holder releases', async (t) => {
+  const { lease } = backend();
+  const holder = new Elector(lease, { identity: 'holder', leaseDurationMs: 2_000 }, logger);
+  const target = new Elector(lease, { identity: 'target', leaseDurationMs: 2_000, retryIntervalMs: 60_000 }, logger);
+  holder.start();
+  await holder.waitForLeadership(AbortSignal.timeout(2_000));
+  target.start();
+  await new Promise((r) => setTimeout(r, 100)); // the target's first attempt failed; its next is a minute away
+  target.campaignNow(2_000);
+  const releasedAt = performance.now();
+  await holder.stepDown('transfer', 2_000);
+  await target.waitForLeadership(AbortSignal.timeout(1_000));
+  t.true(performance.now() - releasedAt < 1_000, 'took over within the eager window, not after the retry interval');
+  await Promise.all([holder.stop(), target.stop()]);
 });

@@ -1,8 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
-import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
-import { createDatabase, elBlockHash, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { type BatonProcess, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
+import { assertOneChain as assertChain, type ChainRow } from '../helpers/chain.js';
+import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
  * Two leader-capable nodes on one Redis (lease + Stream) and one PostgreSQL, each with its own
@@ -34,33 +34,9 @@ async function headOf(node: BatonProcess): Promise<bigint> {
   return BigInt((await node.health()).body.head?.number ?? -1);
 }
 
-interface Row {
-  block_number: bigint;
-  block_hash: string;
-  parent_hash: string;
-  epoch: bigint;
-  leader: string;
-}
-
-/** The committed chain is one chain: contiguous, linked, epochs never decreasing, and the Stream holds the same hash at every height. */
-async function assertOneChain(t: ExecutionContext, survivorRpcUrl: string): Promise<Row[]> {
-  const sql = postgres(db.url, { max: 1, types: { bigint: postgres.BigInt } });
-  const rows = await sql<Row[]>`SELECT block_number, block_hash, parent_hash, epoch, leader FROM payloads ORDER BY block_number`;
-  await sql.end();
-  const stream = await redis.xrange(`${prefix}:blocks`, '-', '+');
-  const streamHash = new Map(stream.map(([id, fields]) => [id, fields[fields.indexOf('block_hash') + 1]]));
-  t.is(stream.length, rows.length, 'one Stream entry per committed block');
-  for (const [i, row] of rows.entries()) {
-    t.is(row.block_number, BigInt(i + 1), `contiguous at ${row.block_number}`);
-    if (i > 0) {
-      t.is(row.parent_hash, rows[i - 1]!.block_hash, `parent link at ${row.block_number}`);
-      t.true(row.epoch >= rows[i - 1]!.epoch, `epoch never decreases at ${row.block_number}`);
-    }
-    t.is(streamHash.get(`${row.block_number}-0`), row.block_hash, `Stream hash at ${row.block_number}`);
-  }
-  const last = rows.at(-1)!;
-  t.is(await elBlockHash(survivorRpcUrl, last.block_number), last.block_hash, 'the active leader’s EL is on the committed chain');
-  return rows;
+/** One chain in PostgreSQL, the same hashes in the Stream, and the active leader's EL on its head. */
+function assertOneChain(t: ExecutionContext, activeRpcUrl: string): Promise<ChainRow[]> {
+  return assertChain(t, { dbUrl: db.url, stream: { redis, key: `${prefix}:blocks` }, elRpcUrl: activeRpcUrl });
 }
 
 test.before(async () => {
@@ -68,16 +44,12 @@ test.before(async () => {
   nodes.a = await start('a');
   await waitFor('node-a leads', () => leaderOf([nodes.a!]), 90_000);
   nodes.b = await start('b');
-  await waitFor('node-b healthy as standby', async () => {
-    const h = await nodes.b!.health();
-    return h.status === 200 && !h.body.isLeader && h.body.holder === 'node-a';
-  }, 90_000);
+  await waitForStandby(nodes.b!, 'node-a');
 });
 
 test.after.always(async () => {
   await Promise.all(Object.values(nodes).map((n) => n?.stop()));
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteRedisPrefix(redis, prefix);
   redis.disconnect();
   await db?.drop();
 });

@@ -76,7 +76,6 @@ test('a subscriber ahead of the head waits; a live-only subscriber gets only new
   t.is(typeof liveOnly.frames[0]?.text?.timestamp, 'number');
 });
 
-// Known bug: the 4008 close works, but the resumed replay of ~1 MB frames stalls (uWS leaves its send buffer unflushed after sends from outside its callbacks); see the report.
 test('bad messages get error frames, the connection stays open and others keep being served', async (t) => {
   const { commit, url } = await startFeed(t, { maxMessageBytes: 1024, maxSubscribesPerWindow: 20 });
   const other = await rawClient(t, url);

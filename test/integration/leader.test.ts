@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { freePorts } from '../../src/adapters/executionClient/freePort.js';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
-import { createDatabase, elBlockHash, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { deleteRedisPrefix, createDatabase, elBlockHash, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
  * One leader on the embedded EL, the shared Redis and the shared PostgreSQL, for the whole file:
@@ -22,8 +22,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   await leader?.stop();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteRedisPrefix(redis, prefix);
   redis.disconnect();
   await db?.drop();
 });

@@ -10,6 +10,7 @@ import lockfile from "proper-lockfile";
 import { pino } from "pino";
 import { FileLease, LeaseError, RedisLease, type LeaseBackend } from "../../src/adapters/lease/index.js";
 import { leaseConformance } from "./leaseConformance.js";
+import { deleteRedisPrefix } from "../helpers/services.js";
 
 const logger = pino({ level: "silent" });
 const REDIS_URL = "redis://127.0.0.1:6379";
@@ -38,8 +39,7 @@ leaseConformance({
         };
       },
       async close() {
-        const keys = await admin.keys(`${prefix}:*`);
-        if (keys.length > 0) await admin.del(...keys);
+        await deleteRedisPrefix(admin, prefix);
         await Promise.all([...clients.values(), admin].map((c) => c.quit()));
       },
     };

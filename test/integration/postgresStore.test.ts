@@ -250,6 +250,19 @@ both("the fence refuses a lower epoch and only a successful commit raises it", a
   t.is(await store.fenceEpoch(), 7n);
 });
 
+both("raiseFence: a new leader's fence makes the deposed leader's in-flight commit stale", async (t, db) => {
+  const store = db.store();
+  await store.migrate();
+  const [b1] = (await chain(store, 1n, 1, GENESIS, 1n)) as [BlockToCommit];
+  await store.raiseFence(2n);
+  t.is(await store.fenceEpoch(), 2n);
+  await expectStoreError(t, store.commitBlock(block(2n, b1.hash), 1n, "old"), "STALE_EPOCH", "the old leader's next block");
+  await store.raiseFence(2n);
+  t.is(await store.fenceEpoch(), 2n, "raising to the same epoch is a no-op");
+  await expectStoreError(t, store.raiseFence(1n), "STALE_EPOCH", "a lower epoch cannot lower the fence");
+  t.is(await store.fenceEpoch(), 2n);
+});
+
 both("heights, timestamps and epochs above 2^53 keep full precision", async (t, db) => {
   const store = db.store();
   await store.migrate();

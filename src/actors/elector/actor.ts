@@ -6,9 +6,11 @@ import { Elector, type ElectorOptions } from './elector.js';
 
 export type ElectorMsg =
   /** The Builder saw a higher epoch in the fence: someone else leads; release and hold off. */
-  | { type: 'stepDown'; reason: string }
+  | { type: 'stepDown'; reason: string; holdOffMs?: number }
   /** Operator pause/resume: a paused node neither campaigns nor builds. */
-  | { type: 'setPaused'; paused: boolean };
+  | { type: 'setPaused'; paused: boolean }
+  /** This node is the target of a leadership transfer: race for the lease the leader is releasing. */
+  | { type: 'campaignNow'; windowMs: number };
 
 export interface ElectorActorModules {
   backend: LeaseBackend;
@@ -27,6 +29,8 @@ export function electorActor(opts: ElectorOptions, modules: ElectorActorModules)
   return {
     init(ctx) {
       const elector = new Elector(backend, opts, ctx.logger);
+      // The pause is the node's, not this incarnation's: a restarted Elector stays paused.
+      void elector.setPaused(status.current.paused);
       const tell = (msg: BuilderMsg) => ctx.send(builderId, msg);
       elector.on('acquired', ({ epoch, validUntil }) => {
         status.update({ isLeader: true, epoch, holder: opts.identity });
@@ -41,13 +45,20 @@ export function electorActor(opts: ElectorOptions, modules: ElectorActorModules)
       elector.start(ctx.signal);
       return { elector };
     },
-    async handle(msg, state) {
+    async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'stepDown':
-          await state.elector.stepDown(msg.reason);
+          await state.elector.stepDown(msg.reason, msg.holdOffMs);
+          ctx.reply(null);
           return state;
         case 'setPaused':
-          state.elector.setPaused(msg.paused);
+          status.update({ paused: msg.paused });
+          await state.elector.setPaused(msg.paused);
+          ctx.reply({ paused: msg.paused });
+          return state;
+        case 'campaignNow':
+          state.elector.campaignNow(msg.windowMs);
+          ctx.reply(null);
           return state;
       }
     },

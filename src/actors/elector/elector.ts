@@ -22,6 +22,11 @@ export interface ElectorOptions {
   marginMs?: number;
   /** Published with the lease (e.g. the advertised API URL members sync from). */
   meta?: Record<string, string>;
+  /**
+   * Asked before every acquire attempt: a reason not to campaign now (EL down, operator pause),
+   * or null. A node that could not build should not take the lease from one that can.
+   */
+  campaignGate?: () => string | null;
 }
 
 export const ELECTOR_DEFAULTS = {
@@ -30,6 +35,9 @@ export const ELECTOR_DEFAULTS = {
   retryIntervalMs: 2_000,
   maxRenewFailures: 3,
 } as const;
+
+/** Retry period of a transfer target while it races for the released lease. */
+const EAGER_RETRY_MS = 10;
 
 export interface LeadershipAcquired {
   epoch: bigint;
@@ -51,7 +59,7 @@ export interface ElectorEvents {
  * by itself (a watchdog fires `lost` at the deadline), before any other node can acquire.
  */
 export class Elector extends EventEmitter<ElectorEvents> {
-  private readonly opts: Required<Omit<ElectorOptions, 'meta'>> & { meta?: Record<string, string> };
+  private readonly opts: Required<Omit<ElectorOptions, 'meta' | 'campaignGate'>> & Pick<ElectorOptions, 'meta' | 'campaignGate'>;
   private grant: Grant | null = null;
   private validUntil = 0;
   private watchdog: NodeJS.Timeout | undefined;
@@ -60,6 +68,12 @@ export class Elector extends EventEmitter<ElectorEvents> {
   private paused = false;
   /** After a step-down, no campaigning before this `performance.now()`: a standby gets its turn. */
   private holdOffUntil = 0;
+  /** Until this `performance.now()`, retry every EAGER_RETRY_MS: the named target of a leadership transfer. */
+  private eagerUntil = 0;
+  /** Aborted to cut a retry sleep short (`campaignNow`). */
+  private wake = new AbortController();
+  /** Why this node is not campaigning right now, or null (shown on `/health`). */
+  private blockedReason: string | null = null;
 
   constructor(
     private readonly backend: LeaseBackend,
@@ -76,6 +90,7 @@ export class Elector extends EventEmitter<ElectorEvents> {
       maxRenewFailures: opts.maxRenewFailures ?? ELECTOR_DEFAULTS.maxRenewFailures,
       marginMs: opts.marginMs ?? Math.max(100, Math.floor(leaseDurationMs / 10)),
       meta: opts.meta,
+      campaignGate: opts.campaignGate,
     };
   }
 
@@ -103,9 +118,30 @@ export class Elector extends EventEmitter<ElectorEvents> {
     return event.epoch;
   }
 
-  /** Stop campaigning; while paused a holder releases and nobody here acquires (operator pause, handoff). */
-  setPaused(paused: boolean): void {
+  /**
+   * Stop campaigning; while paused nobody here acquires (operator pause). A holder releases at once,
+   * and the promise settles once it has, so a caller knows production here has stopped.
+   */
+  async setPaused(paused: boolean): Promise<void> {
     this.paused = paused;
+    if (paused) await this.releaseHeld('paused');
+    else this.wake.abort();
+  }
+
+  /** Why this node does not campaign now (its `campaignGate`'s answer), or null. */
+  notCampaigningBecause(): string | null {
+    return this.grant === null ? this.blockedReason : null;
+  }
+
+  /**
+   * Campaign at once and then every few milliseconds for `windowMs`: the target of a leadership
+   * transfer races the other standbys (who retry at `retryIntervalMs`) for the lease the old
+   * leader is about to release.
+   */
+  campaignNow(windowMs: number): void {
+    this.eagerUntil = performance.now() + windowMs;
+    this.holdOffUntil = 0;
+    this.wake.abort();
   }
 
   /** Give up the lease now so a standby can acquire it, and stay out of the race for `holdOffMs` (default: one lease). */
@@ -125,13 +161,15 @@ export class Elector extends EventEmitter<ElectorEvents> {
     try {
       while (!signal.aborted) {
         if (this.paused) {
+          this.blockedReason = this.opts.campaignGate?.() ?? 'paused';
           await this.releaseHeld('paused');
-          await sleep(this.opts.retryIntervalMs, undefined, { signal });
+          await this.pause(this.opts.retryIntervalMs, signal);
         } else if (this.grant === null) {
           const holdOff = this.holdOffUntil - performance.now();
-          if (holdOff > 0) await sleep(holdOff, undefined, { signal });
-          await this.tryAcquire(signal);
-          if (this.grant === null) await sleep(this.opts.retryIntervalMs, undefined, { signal });
+          if (holdOff > 0) await this.pause(holdOff, signal);
+          this.blockedReason = this.opts.campaignGate?.() ?? null;
+          if (this.blockedReason === null) await this.tryAcquire(signal);
+          if (this.grant === null) await this.pause(performance.now() < this.eagerUntil ? EAGER_RETRY_MS : this.opts.retryIntervalMs, signal);
         } else {
           await sleep(this.opts.renewIntervalMs, undefined, { signal });
           await this.renew(signal);
@@ -141,6 +179,16 @@ export class Elector extends EventEmitter<ElectorEvents> {
       if (!signal.aborted) throw err;
     } finally {
       await this.releaseHeld('stopped');
+    }
+  }
+
+  /** Sleeps between attempts; `campaignNow` cuts it short, `signal` ends it (and the loop). */
+  private async pause(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.wake.signal.aborted) this.wake = new AbortController();
+    try {
+      await sleep(ms, undefined, { signal: AbortSignal.any([signal, this.wake.signal]) });
+    } catch (err) {
+      if (signal.aborted) throw err;
     }
   }
 

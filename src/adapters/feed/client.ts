@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { decode } from '../../runtime/codec.js';
+import type { BlockSummary } from '../postgres/interface.js';
 
 export interface FeedClientOptions {
   /** `ws://host:port/feed` of a node's API server. */
@@ -13,13 +14,7 @@ export interface FeedClientOptions {
 }
 
 /** A block as received: the header fields plus the stored msgpack bytes, ready for the Executor. */
-export interface FeedClientBlock {
-  number: bigint;
-  hash: string;
-  parentHash: string;
-  timestamp: bigint;
-  txCount: number;
-  epoch: bigint;
+export interface FeedClientBlock extends Omit<BlockSummary, 'leader'> {
   payloadData: Uint8Array;
   requestsData: Uint8Array;
 }

@@ -11,6 +11,15 @@ interface LeaderValue {
   meta?: Record<string, string>;
 }
 
+/** One etcd member on `/health`. */
+export interface EtcdMemberStatus {
+  name: string;
+  id: string;
+  clientUrl: string | null;
+  isRaftLeader: boolean;
+  healthy: boolean;
+}
+
 export interface EtcdLeaseModules {
   logger: Logger;
   /** An existing client (not closed by `close()`); by default the backend dials `endpoints` itself. */
@@ -45,6 +54,8 @@ export class EtcdLease implements LeaseBackend {
   private readonly ownsClient: boolean;
   private readonly key: string;
   private readonly logger: Logger;
+  /** Keepalive attempts per renew: one per member, so one dead member cannot fail a renew by itself. */
+  private readonly keepaliveAttempts: number;
 
   constructor(opts: EtcdLeaseOptions, modules: EtcdLeaseModules) {
     const o = { ...defaultEtcdLeaseOptions, ...opts };
@@ -52,6 +63,7 @@ export class EtcdLease implements LeaseBackend {
     this.key = `${o.prefix}/leader`;
     this.logger = modules.logger;
     this.ownsClient = !modules.client;
+    this.keepaliveAttempts = Math.max(1, o.endpoints.length);
     this.client = modules.client
       ? Promise.resolve(modules.client)
       : import("etcd3").then(({ Etcd3 }) => new Etcd3({ hosts: o.endpoints, dialTimeout: o.dialTimeoutMs }));
@@ -91,7 +103,7 @@ export class EtcdLease implements LeaseBackend {
       const kv = await this.readLive(id, grant);
       if (!kv) return null;
       // If the etcd lease expired or was revoked since the read, the keepalive reports TTL 0.
-      const res = await this.keepaliveOnce(kv.lease);
+      const res = await this.keepalive(kv.lease, signal);
       const ttl = Number(res.TTL);
       if (ttl <= 0) return null;
       if (ttl * 1_000 < ttlMs) {
@@ -120,6 +132,23 @@ export class EtcdLease implements LeaseBackend {
     });
   }
 
+  /**
+   * The etcd cluster as `/health` shows it: every member, whether it is the Raft leader, and whether
+   * its own `/health` endpoint answers healthy. Lets an operator see a lost member before a second
+   * loss costs quorum.
+   */
+  async clusterMembers(signal: AbortSignal): Promise<EtcdMemberStatus[]> {
+    const client = await this.client;
+    const [{ members }, leaderStatus] = await Promise.all([abortable(signal, () => client.cluster.memberList({ linearizable: false })), abortable(signal, () => client.maintenance.status())]);
+    return Promise.all(
+      members.map(async (m) => {
+        const clientUrl = m.clientURLs[0] ?? null;
+        const healthy = clientUrl ? await fetch(`${clientUrl}/health`, { signal }).then(async (r) => r.ok && ((await r.json()) as { health?: string }).health === "true").catch(() => false) : false;
+        return { name: m.name, id: m.ID, clientUrl, isRaftLeader: m.ID === leaderStatus.leader, healthy };
+      }),
+    );
+  }
+
   /** Closes the client if this backend dialled it. */
   async close(): Promise<void> {
     if (this.ownsClient) (await this.client).close();
@@ -135,6 +164,22 @@ export class EtcdLease implements LeaseBackend {
     const kv = await this.read();
     if (!kv || kv.create_revision !== grant.epoch.toString() || parse(kv, this.key).holder !== id) return undefined;
     return kv;
+  }
+
+  /**
+   * etcd3 fails unary calls over to another member by itself, but not streams, and a keepalive is
+   * a stream: one that lands on a dead member fails. Try the next member (the client shuffles
+   * them and its circuit breaker skips a member that keeps failing) while `signal` allows.
+   */
+  private async keepalive(leaseId: string, signal: AbortSignal): Promise<ILeaseKeepAliveResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.keepaliveOnce(leaseId);
+      } catch (err) {
+        if (attempt >= this.keepaliveAttempts || signal.aborted || (err as { code?: unknown }).code !== GRPC_UNAVAILABLE) throw err;
+        this.logger.debug({ err, attempt }, "etcd keepalive failed on one member; trying another");
+      }
+    }
   }
 
   private async keepaliveOnce(leaseId: string): Promise<ILeaseKeepAliveResponse> {
@@ -161,6 +206,9 @@ export class EtcdLease implements LeaseBackend {
     });
   }
 }
+
+/** gRPC status UNAVAILABLE: the member did not answer (connection refused or lost), so another may. */
+const GRPC_UNAVAILABLE = 14;
 
 /** etcd leases count whole seconds; rounding up never ends a lease before the holder expects. */
 export function ttlSeconds(ttlMs: number): number {

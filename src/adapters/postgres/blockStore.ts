@@ -184,6 +184,19 @@ export class BlockStore implements IBlockStore {
   }
 
   /** The highest epoch that has committed (0 before any commit). */
+  /**
+   * Raises the fence to `epoch` without committing a block: a new leader does this first, so a
+   * deposed leader's in-flight commit fails with STALE_EPOCH instead of landing after the new
+   * leader read the head (and after it repaired the Stream). STALE_EPOCH if the fence is higher.
+   */
+  async raiseFence(epoch: bigint): Promise<void> {
+    const rows = await this.run(() => this.sql<{ epoch: bigint }[]>`
+      UPDATE fence SET epoch = GREATEST(epoch, ${epoch}) WHERE id = 1 RETURNING epoch`);
+    const fenced = rows[0]?.epoch;
+    if (fenced === undefined) throw new Error("fence row missing: run migrate() first");
+    if (fenced > epoch) throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${fenced}`, { epoch: epoch.toString(), fenceEpoch: fenced.toString() });
+  }
+
   async fenceEpoch(): Promise<bigint> {
     const rows = await this.run(() => this.sql<{ epoch: bigint }[]>`SELECT epoch FROM fence WHERE id = 1`);
     return rows[0]?.epoch ?? 0n;

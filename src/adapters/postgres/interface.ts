@@ -49,6 +49,8 @@ export interface IBlockStore {
   getByHash(hash: string): Promise<StoredBlock | null>;
   range(afterNumber: bigint, limit: number): Promise<StoredBlock[]>;
   pages(fromNumber: bigint, pageSize: number): AsyncIterableIterator<StoredBlock[]>;
+  /** A new leader's first write: lift the fence to its epoch so no older leader can commit after it took over. */
+  raiseFence(epoch: bigint): Promise<void>;
   fenceEpoch(): Promise<bigint>;
   /** `timeout` in seconds, as postgres.js `end()`: in-flight queries get that long before sockets close. */
   close(opts?: { timeout?: number }): Promise<void>;

@@ -131,7 +131,7 @@ test("unknown flags, stray arguments and missing values are rejected by name", (
   t.is(configError(["--role", "--chaos"]).message, "--role: missing value (flag)");
 });
 
-test("config file: unknown keys, nested values, --config inside it, invalid JSON and YAML are rejected", (t) => {
+test("config file: unknown keys, nested values, --config inside it and invalid JSON or YAML are rejected", (t) => {
   const unknown = file({ "blok-time": "1s" });
   t.is(configError(["--role=leader", `--config=${unknown}`]).message, `blok-time: unknown option (file ${unknown})`);
   const nested = file({ "api-addr": { port: 1 } });
@@ -140,9 +140,22 @@ test("config file: unknown keys, nested values, --config inside it, invalid JSON
   t.is(configError(["--role=leader", `--config=${recursive}`]).message, `config: cannot be set in a config file (file ${recursive})`);
   const broken = file("{not json");
   t.regex(configError(["--role=leader", `--config=${broken}`]).message, /^--config: ".*" is not valid JSON: .* \(flag\)$/);
-  const yaml = file("role: leader\n", "yaml");
-  t.regex(configError(["--role=leader"], { BATON_CONFIG: yaml }).message, /^BATON_CONFIG: ".*\.yaml" is YAML; only JSON config files are supported .*\(env\)$/);
+  const badYaml = file("role: [leader\n", "yaml");
+  t.regex(configError(["--role=leader"], { BATON_CONFIG: badYaml }).message, /^BATON_CONFIG: ".*\.yaml" is not valid YAML: .*\(env\)$/);
+  const list = file("- role\n", "yml");
+  t.regex(configError([`--config=${list}`]).message, /must hold a YAML mapping \(flag\)$/);
   t.regex(configError(["--role=leader", "--config=/nonexistent/baton.json"]).message, /^--config: "\/nonexistent\/baton.json" cannot be read: ENOENT.*\(flag\)$/);
+});
+
+test("config file in YAML: the same keys and values as JSON", (t) => {
+  const path = file("role: member\nblock-time: 2s\nredisStreamMaxlen: 7\nchaos: true\netcd-endpoints:\n  - http://e1:2379\n  - http://e2:2379\n", "yaml");
+  const c = config(["--config", path]);
+  t.is(c.role, "member");
+  t.is(c.blockTime, 2000);
+  t.is(c.redisStreamMaxlen, 7);
+  t.true(c.chaos);
+  t.deepEqual(c.etcdEndpoints, ["http://e1:2379", "http://e2:2379"]);
+  t.is(config(["--config", path, "--block-time", "3s"]).blockTime, 3000, "flags still win over the file");
 });
 
 test("config file: camelCase keys, numbers, booleans and arrays", (t) => {
@@ -188,7 +201,7 @@ test("derived defaults: lease backend, stream name, advertise URL", (t) => {
   t.is(config(["--role=leader", "--redis-addr=rediss://u:p@r:6380/0"]).redisAddr, "rediss://u:p@r:6380/0");
   t.is(config(["--role=leader", "--redis-addr=r:1", "--lease-backend=postgres"]).leaseBackend, "postgres");
   t.is(config(["--role=leader", "--redis-stream=s"]).redisStream, "s");
-  t.is(configError(["--role=leader"], { BATON_LEASE_BACKEND: "redis" }).message, 'BATON_LEASE_BACKEND: "redis" needs --redis-addr (env)');
+  t.is(configError(["--role=leader"], { BATON_LEASE_BACKEND: "redis" }).message, 'BATON_LEASE_BACKEND: "redis" needs --redis-addr or --redis-sentinels (env)');
 
   t.is(config(["--role=leader", "--api-addr=:0"]).advertiseUrl, undefined, "port 0: known only after listening");
   t.deepEqual(config(["--role=leader", "--api-addr=:0"]).apiAddr, { host: "", port: 0 });
@@ -236,4 +249,12 @@ try { parseConfig(["--role=leader", "--block-time=abc"], {}); } catch (err) { ex
   t.is(stderr, 'baton: --block-time: "abc" is not a duration (use e.g. 500ms, 2s, 1m, or an integer of milliseconds) (flag)\n');
   const other = new Error("boom");
   t.is(t.throws(() => exitOnConfigError(other)), other);
+});
+
+test("Redis Sentinels: a host:port list that makes redis the default lease backend; a bad item names the flag", (t) => {
+  const c = config(["--role=leader", "--redis-sentinels", "10.0.0.1:26379, 10.0.0.2:26379"]);
+  t.deepEqual(c.redisSentinels, ["10.0.0.1:26379", "10.0.0.2:26379"]);
+  t.is(c.redisSentinelName, "mymaster");
+  t.is(c.leaseBackend, "redis");
+  t.regex(configError(["--role=leader", "--redis-sentinels", "10.0.0.1"]).message, /^--redis-sentinels: .*item 1 \("10\.0\.0\.1"\).* \(flag\)$/);
 });

@@ -57,3 +57,11 @@ test('inline mode runs the same task on the calling thread', async (t) => {
   t.deepEqual([...digest], [...keccak_256(new Uint8Array([1, 2]))]);
   await pool.destroy();
 });
+
+test('a task’s coded error reaches the caller with its code and metadata, across the thread', async (t) => {
+  const { pool } = createRuntimeModules({ logger: silent, pool: { threads: 1 } });
+  const err = await t.throwsAsync(pool.run('verifyPayload', { payloadData: new Uint8Array([0xc1]), requestsData: new Uint8Array([0x90]) }));
+  t.is((err as CodedError).code, 'PAYLOAD_MALFORMED', 'not TASK_FAILED: the code crossed the thread');
+  t.truthy((err as CodedError).meta.field, 'the metadata crossed too');
+  await pool.destroy();
+});

@@ -1,0 +1,230 @@
+import type { LeaseBackend } from '../adapters/lease/interface.js';
+import type { TxCheck } from '../adapters/mempool/elCheck.js';
+import type { ConfirmResult, Mempool, MempoolTx } from '../adapters/mempool/interface.js';
+import type { MempoolMetrics } from '../adapters/mempool/metrics.js';
+import { WatcherLock } from '../adapters/mempool/watcherLock.js';
+import type { Actor, ActorContext } from '../runtime/actor.js';
+import { Elector } from './elector/elector.js';
+
+/** A committed block as the watcher needs it: its number and the hashes of its transactions. */
+export interface CommittedBlockTxs {
+  number: bigint;
+  hash: string;
+  txHashes: string[];
+}
+
+export type MempoolWatcherMsg =
+  /** Sent for every committed block (by the Publisher on a leader, the Executor on a member). */
+  | ({ type: 'blockCommitted' } & CommittedBlockTxs)
+  /** Confirm every committed block after the last confirmed one; sent to itself on gaining the lock. */
+  | { type: 'catchUp' };
+
+export interface MempoolWatcherOptions {
+  /** This node's name in the lock (`--instance-id`). */
+  identity: string;
+  /** Lock TTL (`--mempool-watcher-lock-ttl`): how long a dead watcher blocks confirmations. Default 10 s. */
+  lockTtlMs?: number;
+  /** Pause between acquire attempts by a non-holder. Default: a tenth of the TTL, so a takeover lands within ~1.1 TTL. */
+  lockRetryMs?: number;
+  /** Blocks read per `blocksAfter` call while catching up. */
+  catchUpPage?: number;
+  /**
+   * While holding the lock, look for newly committed blocks this often. The holder may be a node
+   * that commits nothing itself (a standby, a member), so it cannot wait to be told. Off when unset.
+   */
+  pollIntervalMs?: number;
+}
+
+export const MEMPOOL_WATCHER_DEFAULTS = {
+  lockTtlMs: 10_000,
+  /** Large enough that a long outage is crossed in few reads, small enough for one handler's deadline. */
+  catchUpPage: 100,
+} as const;
+
+export interface MempoolWatcherModules {
+  mempool: Mempool;
+  /** The `WatcherLock` (any `LeaseBackend` whose tokens the mempool scripts check). */
+  lock: LeaseBackend;
+  /**
+   * Committed blocks with number > `after`, ascending, at most `limit`; fewer means none beyond.
+   * Every node has them in its own PostgreSQL store (the Executor stores what it replays).
+   */
+  blocksAfter(after: bigint, limit: number, signal: AbortSignal): Promise<CommittedBlockTxs[]>;
+  /**
+   * Where confirming starts on a fresh mempool (nothing confirmed yet): the number before the first
+   * block to confirm, or null to wait for the next `blockCommitted`. A node passes its first stored
+   * block − 1, so a transaction included before the watcher first ran is still finalized.
+   */
+  startAfter?(signal: AbortSignal): Promise<bigint | null>;
+  /** Asked about each transaction sent back to pending: a reason to drop it, or null to keep it (`engineTxCheck`). */
+  checkTx: TxCheck;
+  metrics: Pick<MempoolMetrics, 'blockConfirmed' | 'dropped' | 'watcher'>;
+}
+
+interface WatcherState {
+  elector: Elector;
+}
+
+/** A catch-up yields to the mailbox after this long, so committed-block messages are not starved. */
+const CATCH_UP_BUDGET_MS = 5_000;
+
+/**
+ * The MempoolWatcher (DESIGN §2.7). Runs on every node; only the holder of the watcher lock
+ * confirms. The lock is driven by an `Elector` (renewal on its own timer, demotion by the local
+ * deadline, release on stop); confirmations do not trust that local view alone: every confirm and
+ * drop script re-checks the lock token atomically with its writes.
+ *
+ * Exactly once and in order: the confirm script accepts only last confirmed + 1 ('already' for a
+ * replay, 'gap' for a jump). On a gap, and whenever it gains the lock, the watcher reads the
+ * missing blocks from `blocksAfter` and confirms them one by one, so blocks committed while no
+ * node held the lock (or while this one lagged) are neither skipped nor counted twice.
+ */
+export function mempoolWatcherActor(opts: MempoolWatcherOptions, modules: MempoolWatcherModules): Actor<MempoolWatcherMsg, WatcherState> {
+  const { mempool, metrics } = modules;
+  const lockTtlMs = opts.lockTtlMs ?? MEMPOOL_WATCHER_DEFAULTS.lockTtlMs;
+  const catchUpPage = opts.catchUpPage ?? MEMPOOL_WATCHER_DEFAULTS.catchUpPage;
+
+  /** The token to write with, or null when this node does not hold the lock by its own clock. */
+  function lockToken(state: WatcherState): string | null {
+    const epoch = state.elector.epoch();
+    return epoch === null ? null : WatcherLock.token(opts.identity, { epoch });
+  }
+
+  /** Confirms one block; answers whether the caller may go on to the next one. */
+  async function confirm(block: CommittedBlockTxs, token: string, ctx: ActorContext<MempoolWatcherMsg>): Promise<ConfirmResult['status']> {
+    const result = await mempool.confirmBlock({ blockNumber: block.number, txHashes: block.txHashes, lockToken: token });
+    const log = { number: block.number, hash: block.hash };
+    switch (result.status) {
+      case 'confirmed':
+        metrics.blockConfirmed(block.number, result.finalized, result.requeued.length);
+        ctx.logger.debug({ ...log, finalized: result.finalized, requeued: result.requeued.length }, 'Block confirmed');
+        await checkRequeued(result.requeued, token, ctx);
+        break;
+      case 'already':
+        ctx.logger.debug({ ...log, lastConfirmed: result.lastConfirmed }, 'Block already confirmed');
+        break;
+      case 'gap':
+        ctx.logger.info({ ...log, lastConfirmed: result.lastConfirmed }, 'Confirmations behind the committed chain; catching up');
+        break;
+      case 'notWatcher':
+        ctx.logger.debug(log, 'not watcher, skipping confirm');
+        break;
+    }
+    return result.status;
+  }
+
+  /**
+   * Transactions back in pending after too many blocks without them: the EL says whether they can
+   * still be included. One it refuses for good is dropped with the EL's reason; the others wait
+   * for the next batch. If the EL cannot be asked, the rest of the list is left for next time.
+   */
+  async function checkRequeued(requeued: MempoolTx[], token: string, ctx: ActorContext<MempoolWatcherMsg>): Promise<void> {
+    for (const tx of requeued) {
+      let reason: string | null;
+      try {
+        reason = await modules.checkTx(tx.raw, ctx.signal);
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        ctx.logger.warn({ err, hash: tx.hash, unchecked: requeued.length }, 'Cannot ask the EL about requeued transactions; they stay pending');
+        return;
+      }
+      if (reason === null) continue;
+      if ((await mempool.drop(tx.hash, reason, token)) === 'dropped') {
+        metrics.dropped();
+        ctx.logger.info({ hash: tx.hash, reason }, 'Dropped a transaction the EL refuses');
+      }
+    }
+  }
+
+  /** Confirms committed blocks after the last confirmed one until none are left or the budget is spent. */
+  async function catchUp(token: string, ctx: ActorContext<MempoolWatcherMsg>): Promise<void> {
+    const started = performance.now();
+    // Nothing confirmed yet: start where the node says the chain starts, else at the next committed block.
+    let after = (await mempool.lastConfirmed()) ?? (await modules.startAfter?.(ctx.signal)) ?? null;
+    if (after === null) return;
+    for (;;) {
+      const blocks = await modules.blocksAfter(after, catchUpPage, ctx.signal);
+      for (const block of blocks) {
+        const status = await confirm(block, token, ctx);
+        // 'gap' here means the reader skipped a number: retried on the next message, never jumped over.
+        if (status === 'notWatcher' || status === 'gap') return;
+        after = block.number;
+      }
+      if (blocks.length < catchUpPage) return;
+      if (performance.now() - started > CATCH_UP_BUDGET_MS) {
+        ctx.send(ctx.name, { type: 'catchUp' });
+        return;
+      }
+    }
+  }
+
+  return {
+    init(ctx) {
+      const elector = new Elector(modules.lock, {
+        identity: opts.identity,
+        leaseDurationMs: lockTtlMs,
+        retryIntervalMs: opts.lockRetryMs ?? Math.max(50, Math.floor(lockTtlMs / 10)),
+      });
+      elector.on('acquired', ({ epoch }) => {
+        metrics.watcher(true);
+        ctx.logger.info({ epoch }, 'acquired watcher lock');
+        try {
+          ctx.send(ctx.name, { type: 'catchUp' });
+        } catch (err) {
+          // A full mailbox holds committed blocks: the first one past a gap starts the catch-up anyway.
+          ctx.logger.debug({ err }, 'Catch-up not queued');
+        }
+      });
+      elector.on('renewed', ({ epoch }) => ctx.logger.debug({ epoch }, 'watcher lock renewed'));
+      elector.on('lost', ({ epoch, reason }) => {
+        metrics.watcher(false);
+        if (ctx.signal.aborted) ctx.logger.info({ epoch }, 'released watcher lock');
+        else ctx.logger.warn({ epoch, reason }, 'lost watcher lock');
+      });
+      elector.start(ctx.signal);
+      if (opts.pollIntervalMs) {
+        const poll = setInterval(() => {
+          if (!elector.isLeader()) return;
+          try {
+            ctx.send(ctx.name, { type: 'catchUp' });
+          } catch {
+            // A full mailbox already holds work; the next poll tries again.
+          }
+        }, opts.pollIntervalMs);
+        ctx.signal.addEventListener('abort', () => clearInterval(poll), { once: true });
+      }
+      return { elector };
+    },
+
+    async handle(msg, state, ctx) {
+      const token = lockToken(state);
+      if (token === null) {
+        if (msg.type === 'blockCommitted') ctx.logger.debug({ number: msg.number }, 'not watcher, skipping confirm');
+        return state;
+      }
+      try {
+        switch (msg.type) {
+          case 'blockCommitted':
+            if ((await confirm(msg, token, ctx)) === 'gap') {
+              await catchUp(token, ctx);
+              await confirm(msg, token, ctx);
+            }
+            return state;
+          case 'catchUp':
+            await catchUp(token, ctx);
+            return state;
+        }
+      } catch (err) {
+        // Redis or the store is unreachable: not a fault of this actor. Crashing would restart it in a
+        // loop and, past the restart intensity, stop the whole node; the next poll or block retries.
+        if (ctx.signal.aborted) throw err;
+        ctx.logger.warn({ err: (err as Error).message }, 'Confirming failed; retrying with the next block or poll');
+        return state;
+      }
+    },
+
+    async terminate(state) {
+      await state.elector.stop();
+    },
+  };
+}

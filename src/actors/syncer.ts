@@ -1,0 +1,230 @@
+import { FeedClient } from '../adapters/feed/client.js';
+import type { StatusBoard } from '../node/status.js';
+import type { Actor, ActorContext } from '../runtime/actor.js';
+import { CodedError } from '../runtime/errors.js';
+import type { SyncBlock } from '../tasks/decodeBlockPage.js';
+import { ExecutorErrorCode, type ExecutorMsg, type SyncPosition } from './executor.js';
+
+export type SyncerMsg =
+  /** Discover the leader, keep the source open, hand queued blocks to the Executor. */
+  { type: 'tick' };
+
+export interface SyncerOptions {
+  /** `--leader-url`: follow this API URL instead of the lease's advertised one. */
+  leaderUrl?: string;
+  /** This node's identity: a leader-capable node never follows itself. */
+  identity: string;
+  /**
+   * A standby leader stops syncing while it leads (its Builder owns the EL then) and resumes
+   * when it stops leading; a member always syncs.
+   */
+  standby: boolean;
+}
+
+export interface SyncerModules {
+  status: StatusBoard;
+  executorId: string;
+}
+
+/** Blocks held from the feed ahead of the Executor; past it the feed is paused (TCP backpressure). */
+const QUEUE_MAX = 64;
+/** More than this many blocks behind the leader: backfill over HTTP pages instead of a feed replay. */
+const BACKFILL_THRESHOLD = 32;
+/** `GET /blocks?limit=`: the API also caps a page by bytes, so big blocks come in smaller pages. */
+const BACKFILL_PAGE = 64;
+/** Executor asks per tick, so one handler stays far inside its deadline (a big block executes in seconds). */
+const EXECUTE_PER_TICK = 16;
+const EXECUTE_TIMEOUT_MS = 25_000;
+const FETCH_TIMEOUT_MS = 10_000;
+/** Retry delays: 200 ms doubling to 30 s, with jitter, so a down leader is polled, not hammered. */
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 30_000;
+/** How often an idle Syncer (leading, or no leader known) looks again. */
+const IDLE_MS = 250;
+
+interface Source {
+  url: string;
+  feed: FeedClient;
+}
+
+interface SyncerState {
+  position: SyncPosition | null;
+  source: Source | null;
+  /** Contiguous blocks from `position.lastSynced + 1`, filled by the feed. */
+  queue: SyncBlock[];
+  failures: number;
+  /** A tick is queued or running: a feed block need not send another. */
+  tickPending: boolean;
+  halted: boolean;
+}
+
+/**
+ * The Syncer (DESIGN §2.4): follows the current leader — `--leader-url`, else the API URL the
+ * lease holder advertises, re-read every tick so a leadership change is followed without a
+ * restart. Far behind, it backfills from `GET /blocks?after=N&limit=M` (parsed on the pool); near
+ * the head it subscribes to the leader's feed from `lastSynced + 1`. Blocks go to the Executor
+ * strictly in order, one ask at a time; the queue is bounded and the feed paused when it is full.
+ */
+export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<SyncerMsg, SyncerState> {
+  const { status } = modules;
+
+  function leaderUrl(): string | null {
+    if (opts.leaderUrl) return opts.leaderUrl.replace(/\/+$/, '');
+    const s = status.current;
+    if (s.holder === opts.identity) return null;
+    return s.leaderApiUrl?.replace(/\/+$/, '') ?? null;
+  }
+
+  function wake(state: SyncerState, ctx: ActorContext<SyncerMsg>): void {
+    if (state.tickPending) return;
+    state.tickPending = true;
+    ctx.send(ctx.name, { type: 'tick' });
+  }
+
+  function openFeed(state: SyncerState, ctx: ActorContext<SyncerMsg>, url: string): void {
+    const feed = new FeedClient({ url: `${url.replace(/^http/, 'ws')}/feed`, cursor: state.position!.lastSynced });
+    feed.on('block', (block) => {
+      if (state.source?.feed !== feed) return;
+      state.queue.push({ ...block, leader: null });
+      status.updateSync({ sourceHead: block.number });
+      if (state.queue.length >= QUEUE_MAX) feed.pause();
+      wake(state, ctx);
+    });
+    feed.on('problem', (p) => ctx.logger.debug({ problem: p }, 'Feed problem (the client recovers by itself)'));
+    feed.start();
+    state.source = { url, feed };
+    ctx.logger.info({ url, from: state.position!.lastSynced + 1n }, 'Following the leader’s feed');
+  }
+
+  function closeSource(state: SyncerState): void {
+    void state.source?.feed.stop();
+    state.source = null;
+    state.queue = [];
+  }
+
+  async function fetchBytes(url: string, signal: AbortSignal): Promise<Uint8Array> {
+    const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]) });
+    if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  /** How far the leader is ahead of us, from `/blocks/latest` (null: it has committed nothing). */
+  async function leaderHead(url: string, signal: AbortSignal): Promise<bigint | null> {
+    const res = await fetch(`${url}/blocks/latest`, { signal: AbortSignal.any([signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]) });
+    if (res.status === 404) return null;
+    if (!res.ok) throw new Error(`${url}/blocks/latest answered HTTP ${res.status}`);
+    const { block_number } = (await res.json()) as { block_number: number | string };
+    return BigInt(block_number);
+  }
+
+  async function backfill(state: SyncerState, ctx: ActorContext<SyncerMsg>, url: string): Promise<void> {
+    const body = await fetchBytes(`${url}/blocks?after=${state.position!.lastSynced}&limit=${BACKFILL_PAGE}`, ctx.signal);
+    const page = await ctx.pool.run('decodeBlockPage', body);
+    state.queue = page.filter((b) => b.number > state.position!.lastSynced);
+    if (page.length) status.updateSync({ sourceHead: page.at(-1)!.number });
+  }
+
+  /** Hands queued blocks to the Executor in order; returns false when it must back off. */
+  async function drain(state: SyncerState, ctx: ActorContext<SyncerMsg>): Promise<void> {
+    for (let i = 0; i < EXECUTE_PER_TICK && state.queue.length > 0; i++) {
+      if (opts.standby && status.current.isLeader) return; // the Builder owns the EL from now on
+      const block = state.queue[0]!;
+      if (block.number <= state.position!.lastSynced) {
+        state.queue.shift();
+        continue;
+      }
+      state.position = await ctx.ask<SyncPosition, ExecutorMsg>(modules.executorId, { type: 'execute', block }, EXECUTE_TIMEOUT_MS);
+      state.queue.shift();
+      state.failures = 0;
+      status.problem('sync', null);
+    }
+    if (state.queue.length < QUEUE_MAX / 2) state.source?.feed.resume();
+  }
+
+  function onFailure(state: SyncerState, ctx: ActorContext<SyncerMsg>, err: Error): number {
+    const code = (err as CodedError).code;
+    switch (code) {
+      case ExecutorErrorCode.HALTED:
+        state.halted = true;
+        closeSource(state);
+        return -1;
+      case ExecutorErrorCode.OUT_OF_ORDER:
+      case ExecutorErrorCode.REWOUND:
+        // Re-read the position and resubscribe from it: the queue no longer starts at lastSynced + 1.
+        state.position = null;
+        closeSource(state);
+        return 0;
+      default:
+        state.failures++;
+        status.problem('sync', `syncing stalled: ${err.message}`);
+        ctx.logger.warn({ err: err.message, code, failures: state.failures }, 'Sync step failed; backing off');
+        if (code !== ExecutorErrorCode.RETRY) closeSource(state); // a source problem: reconnect from the position
+        return backoff(state.failures);
+    }
+  }
+
+  async function tick(state: SyncerState, ctx: ActorContext<SyncerMsg>): Promise<number> {
+    if (opts.standby && status.current.isLeader) {
+      // The Builder drives the EL now; re-read the position when we stand by again.
+      closeSource(state);
+      state.position = null;
+      status.update({ sync: null });
+      return IDLE_MS;
+    }
+    state.position ??= await ctx.ask<SyncPosition, ExecutorMsg>(modules.executorId, { type: 'position' }, EXECUTE_TIMEOUT_MS);
+    const url = leaderUrl();
+    status.updateSync({ source: url });
+    if (!url) {
+      closeSource(state);
+      return IDLE_MS;
+    }
+    if (state.source && state.source.url !== url) {
+      ctx.logger.info({ from: state.source.url, to: url }, 'Leader changed; following the new one');
+      closeSource(state);
+    }
+    if (!state.source && state.queue.length === 0) {
+      const head = await leaderHead(url, ctx.signal);
+      if (head !== null) status.updateSync({ sourceHead: head });
+      if (head !== null && head - state.position.lastSynced > BACKFILL_THRESHOLD) await backfill(state, ctx, url);
+      else openFeed(state, ctx, url);
+    }
+    await drain(state, ctx);
+    // Behind without a feed (backfilling): next page at once; otherwise the feed wakes us.
+    return !state.source ? 0 : state.queue.length > 0 ? 0 : IDLE_MS;
+  }
+
+  return {
+    init(ctx) {
+      const state: SyncerState = { position: null, source: null, queue: [], failures: 0, tickPending: false, halted: false };
+      ctx.signal.addEventListener('abort', () => closeSource(state), { once: true });
+      wake(state, ctx);
+      return state;
+    },
+    async handle(msg, state, ctx) {
+      switch (msg.type) {
+        case 'tick': {
+          state.tickPending = false;
+          if (state.halted) return state;
+          let nextInMs: number;
+          try {
+            nextInMs = await tick(state, ctx);
+          } catch (err) {
+            if (ctx.signal.aborted) throw err;
+            nextInMs = onFailure(state, ctx, err as Error);
+          }
+          if (nextInMs === 0) wake(state, ctx);
+          else if (nextInMs > 0) ctx.schedule(nextInMs, { type: 'tick' });
+          return state;
+        }
+      }
+    },
+    async terminate(state) {
+      closeSource(state);
+    },
+  };
+}
+
+function backoff(failures: number): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}

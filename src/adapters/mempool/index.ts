@@ -1,0 +1,47 @@
+/**
+ * The shared Redis mempool (DESIGN §2.6–2.7): any node accepts transactions, the leader takes
+ * batches, the holder of the watcher lock confirms committed blocks.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Pool } from '../../runtime/pool.js';
+import { createMempoolMetrics } from './metrics.js';
+import type { MempoolOptions } from './options.js';
+import { RedisMempool } from './redis.js';
+import { mempoolRpcMethods } from './rpc.js';
+import { WatcherLock } from './watcherLock.js';
+
+export * from './interface.js';
+export * from './errors.js';
+export * from './options.js';
+export { engineTxCheck, permanentRejection, type TxCheck } from './elCheck.js';
+export { createMempoolMetrics, type MempoolMetrics, type SubmissionResult } from './metrics.js';
+export { RedisMempool } from './redis.js';
+export { baton_txStatus, eth_sendRawTransaction, mempoolRpcMethods, txStatusJson, type MempoolRpcMethods, type MempoolRpcModules, type TxStatusJson } from './rpc.js';
+export { WatcherLock } from './watcherLock.js';
+
+export interface MempoolModules {
+  /** Shared with the Stream is fine: every operation is one short script. */
+  redis: Redis;
+  logger: Logger;
+  registry: Registry;
+  /** Decodes and recovers senders for `eth_sendRawTransaction`. */
+  pool: Pick<Pool, 'run'>;
+  /** This chain's id (the EL's `eth_chainId`): transactions for any other are refused. */
+  chainId: bigint;
+}
+
+/**
+ * Everything a node needs for the mempool: the store (for the Builder: `takeBatch`, `inflight`),
+ * the watcher lock and metrics (for `mempoolWatcherActor`), and the JSON-RPC methods (for `POST /rpc`).
+ */
+export function createMempool(opts: MempoolOptions, modules: MempoolModules) {
+  const mempool = new RedisMempool(opts, modules);
+  const watcherLock = new WatcherLock(opts, modules);
+  const metrics = createMempoolMetrics(modules.registry, mempool);
+  const rpc = mempoolRpcMethods({ pool: modules.pool, mempool, chainId: modules.chainId, metrics });
+  return { mempool, watcherLock, metrics, rpc };
+}
+
+export type MempoolService = ReturnType<typeof createMempool>;

@@ -1,0 +1,89 @@
+/**
+ * The shared mempool port (DESIGN §2.6–2.7): every node adds, the leader's Builder takes batches,
+ * and only the holder of the watcher lock confirms and drops. Each operation is atomic (one Lua
+ * script in the Redis implementation). Hashes and raw transactions are 0x-prefixed hex; the
+ * implementation lower-cases hashes.
+ */
+
+/** Where a transaction is in its life: submission → pending → inflight → finalized, or dropped. */
+export type TxStatus =
+  | { status: 'pending' }
+  /** Taken by the leader of `epoch` and submitted to its EL; not yet in a confirmed block. */
+  | { status: 'inflight'; epoch: bigint }
+  | { status: 'finalized'; blockNumber: bigint }
+  /** The EL refused it for good (nonce too low, insufficient funds, …). Re-submitting it re-admits it. */
+  | { status: 'dropped'; reason: string }
+  /** Never seen, or trimmed out of `finalized`/`dropped`. */
+  | { status: 'unknown' };
+
+/** A transaction as the Builder submits it to its EL. */
+export interface MempoolTx {
+  hash: string;
+  /** The EIP-2718 envelope, as `eth_sendRawTransaction` takes it. */
+  raw: string;
+}
+
+export interface InflightTx extends MempoolTx {
+  /** The epoch of the leader that took it. */
+  epoch: bigint;
+  /** Confirmed blocks it has been missing from since it was taken. */
+  missing: number;
+}
+
+export type AddResult = { added: true } | { added: false; current: TxStatus };
+
+export interface ConfirmBlock {
+  blockNumber: bigint;
+  /** Hashes of every transaction in the block; those the mempool does not hold are ignored. */
+  txHashes: string[];
+  /** The watcher lock's token (`WatcherLock.token`): the script confirms only while it is the live one. */
+  lockToken: string;
+}
+
+export type ConfirmResult =
+  /** Block confirmed: `finalized` of ours were in it, `requeued` went back to pending (raw kept for an EL check). */
+  | { status: 'confirmed'; finalized: number; requeued: MempoolTx[] }
+  /** `blockNumber` ≤ the last confirmed block: a replay, nothing changed. */
+  | { status: 'already'; lastConfirmed: bigint }
+  /** `blockNumber` > last confirmed + 1: confirm the blocks in between first; nothing changed. */
+  | { status: 'gap'; lastConfirmed: bigint }
+  /** The lock is not held by this token (expired, or another watcher's): nothing changed. */
+  | { status: 'notWatcher' };
+
+export type DropResult = 'dropped' | 'notFound' | 'notWatcher';
+
+export interface MempoolSizes {
+  pending: number;
+  inflight: number;
+  finalized: number;
+  dropped: number;
+}
+
+export interface Mempool {
+  /**
+   * Adds a decoded, valid transaction to `pending`, unless it is already pending, inflight or
+   * finalized (then `added: false` with where it is). A dropped one is re-admitted. Throws
+   * MEMPOOL_FULL at `maxPending`.
+   */
+  add(tx: MempoolTx): Promise<AddResult>;
+  /**
+   * Moves up to `max` pending transactions, oldest first, to `inflight` tagged with `epoch`.
+   * Throws STALE_EPOCH if the leader fence is above `epoch`: a deposed leader gets nothing.
+   */
+  takeBatch(max: number, epoch: bigint): Promise<MempoolTx[]>;
+  /** Everything inflight, oldest first: what a new leader resubmits to its own EL on taking over. */
+  inflight(): Promise<InflightTx[]>;
+  /**
+   * Confirms one committed block, exactly once and strictly in order, guarded by the watcher lock:
+   * included transactions → finalized, other inflight ones count one more miss and return to
+   * pending past `maxNonConfirmations`, finalized/dropped are trimmed, the last confirmed block
+   * number advances — all in one atomic step. The first block ever confirmed starts the sequence.
+   */
+  confirmBlock(block: ConfirmBlock): Promise<ConfirmResult>;
+  /** Moves a pending or inflight transaction to `dropped` with `reason`, guarded by the watcher lock. */
+  drop(hash: string, reason: string, lockToken: string): Promise<DropResult>;
+  status(hash: string): Promise<TxStatus>;
+  /** The last block confirmed, or null before the first confirmation. */
+  lastConfirmed(): Promise<bigint | null>;
+  sizes(): Promise<MempoolSizes>;
+}

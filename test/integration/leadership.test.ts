@@ -1,0 +1,172 @@
+import test from 'ava';
+import { Redis } from 'ioredis';
+import { type BatonProcess, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
+import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+
+/**
+ * Leadership operations on two leader-capable nodes sharing Redis and PostgreSQL: the admin
+ * JSON-RPC surface (auth, pause/resume, transfer refusals) and the graceful SIGTERM handoff. The
+ * lease TTL is long (10 s) on purpose: a takeover well inside it proves the old leader released
+ * the lease rather than letting it expire.
+ */
+const LEASE_TTL_MS = 10_000;
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+const prefix = uniqueRedisPrefix();
+const redis = new Redis(`redis://${REDIS_ADDR}`);
+let db: Awaited<ReturnType<typeof createDatabase>>;
+const nodes: Record<'a' | 'b', BatonProcess | null> = { a: null, b: null };
+
+function start(id: 'a' | 'b'): Promise<BatonProcess> {
+  return startBaton({
+    args: ['--role', 'leader', '--instance-id', `node-${id}`, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--postgres-url', db.url, '--lease-ttl', `${LEASE_TTL_MS}ms`, '--admin-token', ADMIN_TOKEN],
+  });
+}
+
+async function rpc(node: BatonProcess, method: string, params: unknown = [], token: string | null = ADMIN_TOKEN): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${node.apiUrl}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function producing(node: BatonProcess): Promise<boolean> {
+  const h = await node.health().catch(() => undefined);
+  return Boolean(h?.body.isLeader && h.body.producer.state === 'producing');
+}
+
+async function headOf(node: BatonProcess): Promise<bigint> {
+  return BigInt((await node.health()).body.head?.number ?? -1);
+}
+
+test.before(async () => {
+  db = await createDatabase();
+  nodes.a = await start('a');
+  await waitFor('node-a leads', () => producing(nodes.a!), 90_000);
+  nodes.b = await start('b');
+  await waitForStandby(nodes.b!, 'node-a');
+});
+
+test.after.always(async () => {
+  await Promise.all(Object.values(nodes).map((n) => n?.stop()));
+  await deleteRedisPrefix(redis, prefix);
+  redis.disconnect();
+  await db?.drop();
+});
+
+test.serial('admin methods need the bearer token; bad JSON-RPC gets typed errors and the node keeps serving', async (t) => {
+  const a = nodes.a!;
+  const none = await rpc(a, 'baton_leader', [], null);
+  t.is(none.status, 401);
+  t.is(none.body.error.code, -32001);
+  const wrong = await rpc(a, 'baton_leader', [], 'not-the-token');
+  t.is(wrong.status, 401);
+  t.is(wrong.body.error.code, -32001);
+
+  const unknown = await rpc(a, 'baton_noSuchMethod');
+  t.is(unknown.body.error.code, -32601);
+  const badJson = await fetch(`${a.apiUrl}/rpc`, { method: 'POST', body: '{"jsonrpc":"2.0",' });
+  t.is(((await badJson.json()) as any).error.code, -32700);
+  const notRequest = await fetch(`${a.apiUrl}/rpc`, { method: 'POST', body: '"hello"' });
+  t.is(((await notRequest.json()) as any).error.code, -32600);
+  const badParams = await rpc(a, 'baton_transferLeadership', { instanceId: 42 });
+  t.is(badParams.body.error.code, -32602);
+
+  const batch = await fetch(`${a.apiUrl}/rpc`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'baton_leader' }, { jsonrpc: '2.0', id: 2, method: 'nope' }]),
+  });
+  const answers = (await batch.json()) as any[];
+  t.deepEqual(answers.map((r) => r.id).sort(), [1, 2]);
+  t.is(answers.find((r) => r.id === 1).result.holder, 'node-a');
+  t.is(answers.find((r) => r.id === 2).error.code, -32601);
+  t.true(await producing(a), 'still producing after the bad requests');
+});
+
+test.serial('baton_leader names the holder, its epoch and the backend, from any node', async (t) => {
+  const fromA = (await rpc(nodes.a!, 'baton_leader')).body.result;
+  const fromB = (await rpc(nodes.b!, 'baton_leader')).body.result;
+  t.is(fromA.holder, 'node-a');
+  t.is(fromA.backend, 'redis');
+  t.is(fromA.apiUrl, nodes.a!.apiUrl);
+  t.true(fromA.isLeader);
+  t.is(fromB.holder, 'node-a');
+  t.is(fromB.epoch, fromA.epoch);
+  t.false(fromB.isLeader);
+});
+
+test.serial('baton_transferLeadership is refused with a reason: not the leader, wrong target, target behind', async (t) => {
+  const a = nodes.a!;
+  const b = nodes.b!;
+  const notLeader = await rpc(b, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl });
+  t.is(notLeader.body.error.code, -32000);
+  t.regex(notLeader.body.error.message, /not the leader; node-a is/);
+  const wrongName = await rpc(a, 'baton_transferLeadership', { instanceId: 'node-z', url: b.apiUrl });
+  t.regex(wrongName.body.error.message, /the node at that URL is node-b/);
+  const self = await rpc(a, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl });
+  t.regex(self.body.error.message, /already leads/);
+  const behind = await rpc(a, 'baton_transferLeadership', { instanceId: 'node-b', url: b.apiUrl });
+  t.regex(behind.body.error.message, /node-b cannot take over: its execution client is at block \d+, behind the committed head \d+/);
+  const unreachable = await rpc(a, 'baton_transferLeadership', { instanceId: 'node-b', url: 'http://127.0.0.1:1' });
+  t.regex(unreachable.body.error.message, /cannot read http:\/\/127\.0\.0\.1:1\/status/);
+  t.true(await producing(a), 'a refused transfer changes nothing');
+});
+
+test.serial('baton_pause releases at once and the standby takes over; the paused node does not campaign until baton_resume', async (t) => {
+  const a = nodes.a!;
+  const b = nodes.b!;
+  const paused = await rpc(a, 'baton_pause');
+  t.deepEqual(paused.body.result, { paused: true });
+  const pausedAt = Date.now();
+  await waitFor('node-b takes over', () => producing(b), 30_000);
+  const tookOverMs = Date.now() - pausedAt;
+  t.log(`takeover after pause: ${tookOverMs} ms (lease TTL ${LEASE_TTL_MS} ms)`);
+  t.true(tookOverMs < LEASE_TTL_MS, 'released, not expired');
+  const h = await a.health();
+  t.true(h.body.paused);
+  t.false(h.body.isLeader);
+  t.regex(h.body.notCampaigning, /paused/);
+  t.is(h.body.election.holder, 'node-b');
+
+  await rpc(a, 'baton_resume');
+  await waitFor('node-a campaigns again', async () => {
+    const h2 = await a.health();
+    return !h2.body.paused && h2.body.notCampaigning === null;
+  }, 10_000);
+  t.false((await a.health()).body.isLeader, 'resuming does not take the lease from a healthy holder');
+});
+
+test.serial('baton_transferLeadership hands over to a healthy, caught-up standby', async (t) => {
+  const a = nodes.a!;
+  const b = nodes.b!;
+  t.true(await producing(b));
+  await waitFor('node-a caught up as standby', async () => {
+    const [ha, hb] = await Promise.all([a.health(), b.health()]);
+    return ha.body.elHead && BigInt(ha.body.elHead.number) + 1n >= BigInt(hb.body.head.number);
+  }, 30_000);
+  const before = (await rpc(b, 'baton_leader')).body.result;
+  const answer = await rpc(b, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl });
+  t.is(answer.body.error, undefined, JSON.stringify(answer.body.error));
+  t.is(answer.body.result.to, 'node-a');
+  t.true(answer.body.result.transferred);
+  t.true(BigInt(answer.body.result.epoch) > BigInt(before.epoch), 'a new epoch fences the old leader');
+  await waitFor('node-a produces', () => producing(a), 30_000);
+  t.false((await b.health()).body.isLeader);
+});
+
+test.serial('graceful SIGTERM: the leader releases and the standby produces the next block long before the lease could expire', async (t) => {
+  const b = nodes.a!;
+  const a = nodes.b!;
+  t.true(await producing(b));
+  const headBefore = await headOf(b);
+  const stoppedAt = Date.now();
+  const stopping = b.stop();
+  const nextBlockAt = await waitFor('node-a commits the next block', async () => ((await headOf(a)) > headBefore && (await producing(a)) ? Date.now() : undefined), 30_000, 50);
+  const handoffMs = nextBlockAt - stoppedAt;
+  t.log(`SIGTERM → next block by the standby: ${handoffMs} ms (lease TTL ${LEASE_TTL_MS} ms)`);
+  t.true(handoffMs < LEASE_TTL_MS, 'released, not expired');
+  t.is((await stopping).code, 0, 'a SIGTERM exit is clean');
+  nodes.a = null;
+});

@@ -1,0 +1,66 @@
+/**
+ * The docs say what the code does: `docs/configuration.md` is exactly what the schema generates,
+ * its example config file is accepted, the operator guide lists every metric the code registers,
+ * and every option named in the docs (`--flag` of a `npm start` command, `BATON_*`) exists.
+ */
+import test from "ava";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseConfig } from "../../src/cli/config.js";
+import { envName, flagName, options, type OptionSpec } from "../../src/cli/options.js";
+import { CONFIG_DOCS_PATH, configDocs } from "../../scripts/gen-config-docs.js";
+import { metricOfSeries, registeredMetrics } from "../helpers/srcMetrics.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
+const DOCS = ["README.md", "docs/operator-guide.md", "docs/configuration.md"];
+
+test("docs/configuration.md is what `npm run docs:config` generates from the schema", (t) => {
+  t.is(readFileSync(CONFIG_DOCS_PATH, "utf8"), configDocs(), "out of date: run npm run docs:config");
+});
+
+test("the configuration reference lists every flag, alias, env var and default", (t) => {
+  const doc = read("docs/configuration.md");
+  for (const [key, spec] of Object.entries(options) as [string, OptionSpec<unknown>][]) {
+    for (const name of [flagName(key), ...(spec.aliases ?? [])]) t.true(doc.includes(`\`--${name}\``), `--${name}`);
+    t.true(doc.includes(`\`${envName(key)}\``), envName(key));
+    if (spec.default !== undefined) t.true(doc.includes(`\`${spec.default}\``), `default of ${key}`);
+  }
+});
+
+test("the example config file in the reference is accepted", (t) => {
+  const json = /```json\n([\s\S]*?)\n```/.exec(read("docs/configuration.md"))?.[1];
+  t.truthy(json);
+  const file = join(mkdtempSync(join(tmpdir(), "baton-docs-")), "baton.json");
+  writeFileSync(file, json!);
+  t.notThrows(() => parseConfig(["--config", file, "--role", "leader"], {}));
+});
+
+test("the operator guide lists exactly the metrics the code registers", (t) => {
+  const metrics = registeredMetrics();
+  const guide = read("docs/operator-guide.md");
+  const section = guide.slice(guide.indexOf("## Prometheus metrics"), guide.indexOf("## Logs"));
+  const listed = new Set([...section.matchAll(/^\| `(baton_[a-z0-9_]+)` \|/gm)].map((m) => m[1]!));
+  t.deepEqual([...listed].sort(), [...metrics.keys()].sort());
+  for (const m of section.matchAll(/^\| `(baton_[a-z0-9_]+)` \| (\w+) \|/gm)) t.is(m[2], metrics.get(m[1]!), `${m[1]} type`);
+  for (const m of guide.matchAll(/\bbaton_[a-z_]+_(?:total|seconds|number|size|length|block|leader|epoch|subscribers|transactions|watcher)\b/g)) {
+    t.truthy(metricOfSeries(m[0], metrics), `${m[0]} in the guide is a registered metric`);
+  }
+});
+
+test("every option the docs name exists: npm start flags and BATON_* variables", (t) => {
+  const flags = new Set(Object.entries(options as Record<string, OptionSpec<unknown>>).flatMap(([key, spec]) => [flagName(key), ...(spec.aliases ?? [])]));
+  const env = new Set(Object.keys(options).map(envName));
+  for (const doc of DOCS) {
+    const text = read(doc);
+    const commands = text.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter((l) => l.startsWith("npm start -- "));
+    if (doc === "docs/operator-guide.md") t.true(commands.length >= 4, "the guide's cluster commands are checked");
+    for (const line of commands) {
+      for (const m of line.matchAll(/\s--([a-z][a-z-]*)/g)) t.true(flags.has(m[1]!), `${doc}: --${m[1]} in \`${line.slice(0, 60)}…\``);
+      t.notThrows(() => parseConfig(line.replace(/^npm start -- /, "").split(/\s+/), {}), `${doc}: ${line.slice(0, 80)}`);
+    }
+    for (const m of text.matchAll(/\bBATON_[A-Z0-9_]+\b/g)) t.true(env.has(m[0]), `${doc}: ${m[0]}`);
+  }
+});
