@@ -124,6 +124,8 @@ export class Elector extends EventEmitter<ElectorEvents> {
    */
   async setPaused(paused: boolean): Promise<void> {
     this.paused = paused;
+    // Said at once, not at the loop's next turn (a holder's loop may be asleep until its renewal).
+    this.blockedReason = this.opts.campaignGate?.() ?? (paused ? 'paused' : null);
     if (paused) await this.releaseHeld('paused');
     else this.wake.abort();
   }
