@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { ElectorMsg } from '../actors/elector/actor.js';
 import { JsonRpcError, JsonRpcErrorCode, positionalParams, type JsonRpcMethod } from '../adapters/http/jsonRpc.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
+import type { ActorFault } from '../runtime/chaos.js';
+import { CodedError } from '../runtime/errors.js';
 import type { StatusBoard } from './status.js';
 
 export interface AdminModules {
@@ -10,6 +12,15 @@ export interface AdminModules {
   /** Reaches the Elector actor; absent on a member, which does not campaign. */
   elector: { ask<R>(msg: ElectorMsg, timeoutMs: number): Promise<R> } | null;
   logger: Logger;
+  /** The runtime's crash injection (DESIGN §1); it refuses every call unless the node runs with `--chaos`. */
+  chaos: ChaosControl;
+}
+
+/** What `baton_chaos` drives: the Supervisor's injection into a named actor, and the pool's worker kill. */
+export interface ChaosControl {
+  injectFault(actor: string, fault: ActorFault): void;
+  killWorker(task?: string): void;
+  injected(): Record<string, number>;
 }
 
 export interface AdminOptions {
@@ -131,7 +142,30 @@ export function adminMethods(opts: AdminOptions, modules: AdminModules): Record<
     return body.result;
   }
 
+  /** `baton_chaos({fault: throw|hang, actor} | {fault: killWorker, task?})`: for staging and the chaos harness. */
+  function chaos(params: unknown) {
+    const [fault, actor, task] = positionalParams(params, ['fault', 'actor', 'task']);
+    try {
+      if (fault === 'killWorker') {
+        if (task !== undefined && typeof task !== 'string') throw new JsonRpcError(JsonRpcErrorCode.INVALID_PARAMS, 'task is a pool task name');
+        modules.chaos.killWorker(task);
+      } else if (fault === 'throw' || fault === 'hang') {
+        if (typeof actor !== 'string') throw new JsonRpcError(JsonRpcErrorCode.INVALID_PARAMS, 'actor (the actor to crash) is required');
+        modules.chaos.injectFault(actor, fault);
+      } else {
+        throw new JsonRpcError(JsonRpcErrorCode.INVALID_PARAMS, `fault is throw, hang or killWorker, got ${JSON.stringify(fault)}`);
+      }
+    } catch (err) {
+      if (err instanceof CodedError && err.code === 'CHAOS_DISABLED') throw new JsonRpcError(JsonRpcErrorCode.REFUSED, err.message);
+      if (err instanceof CodedError && err.code === 'UNKNOWN_ACTOR') throw new JsonRpcError(JsonRpcErrorCode.INVALID_PARAMS, err.message);
+      throw err;
+    }
+    logger.warn({ fault, actor, task }, 'Chaos: fault injected by an operator');
+    return { armed: true };
+  }
+
   return {
+    baton_chaos: { admin: true, handler: chaos },
     baton_leader: { admin: true, handler: leader },
     baton_pause: { admin: true, handler: () => setPaused('baton_pause', true) },
     baton_resume: { admin: true, handler: () => setPaused('baton_resume', false) },

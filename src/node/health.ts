@@ -2,7 +2,7 @@ import type { HealthReport } from '../adapters/http/index.js';
 import type { StatusBoard, SyncStatus } from './status.js';
 
 /** The `/health` body (DESIGN §6): role, leadership, head, producer state, actor restarts and every current problem. */
-export function healthReport(status: StatusBoard, restartCounts: Record<string, number>, executionClient: object): HealthReport {
+export function healthReport(status: StatusBoard, restartCounts: Record<string, number>, executionClient: object, chaosInjected: Record<string, number> | null = null): HealthReport {
   const s = status.current;
   return {
     healthy: status.healthy(),
@@ -25,6 +25,8 @@ export function healthReport(status: StatusBoard, restartCounts: Record<string, 
       executionClient,
       actors: Object.fromEntries(Object.entries(restartCounts).map(([id, restarts]) => [id, { restarts }])),
       problems: s.problems,
+      // Only with --chaos: the faults fired so far, which the chaos checker compares with the restart counts.
+      ...(chaosInjected ? { chaos: { injected: chaosInjected } } : {}),
     },
   };
 }

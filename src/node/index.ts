@@ -104,7 +104,7 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   const status = new StatusBoard({ role: config.role, instanceId: config.instanceId, leaseBackend: config.leaseBackend });
 
   let supervisor: Supervisor | null = null;
-  const report = () => healthReport(status, supervisor?.restartCounts() ?? {}, endpoints);
+  const report = () => healthReport(status, supervisor?.restartCounts() ?? {}, endpoints, runtime.chaos.enabled ? runtime.chaos.injected() : null);
   const health = createHealthServer(config.healthAddr, { logger, registry, health: report });
   const api = createApiServer(config.apiAddr, { logger, store });
   api.get('/', (reply) => reply.send(200, 'text/html; charset=utf-8', STATUS_PAGE));
@@ -127,7 +127,13 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   registerJsonRpc(
     api,
     { path: '/rpc', adminToken: config.adminToken },
-    { ...(mempool?.rpc ?? mempoolOffMethods), ...adminMethods({ identity: config.instanceId, leaseTtlMs: config.leaseTtl, adminToken: config.adminToken ?? '' }, { status, backend, elector: electorRef, logger }) },
+    { ...(mempool?.rpc ?? mempoolOffMethods), ...adminMethods({ identity: config.instanceId, leaseTtlMs: config.leaseTtl, adminToken: config.adminToken ?? '' }, {
+        status,
+        backend,
+        elector: electorRef,
+        logger,
+        chaos: { injectFault: (actor, fault) => supervisor!.injectFault(actor, fault), killWorker: (task) => runtime.chaos.killWorker(task), injected: () => runtime.chaos.injected() },
+      }) },
     (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'),
   );
   if (!config.adminToken) logger.info('Admin JSON-RPC methods are off (no --admin-token)');

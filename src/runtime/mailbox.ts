@@ -11,6 +11,8 @@ export interface Envelope {
   readonly askId?: number;
   /** How many times this message already crashed its actor (0, then 1; a second crash dead-letters it). */
   readonly crashes: number;
+  /** A wake-up sent with a chaos injection: it only gives the armed fault a message to fire on, and is otherwise skipped. */
+  readonly chaosPoke?: true;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Actor, ActorContext, ChildSpec, Message } from './actor.js';
-import type { Chaos } from './chaos.js';
+import type { ActorFault, Chaos } from './chaos.js';
 import { decode, encode, type MessageCodec, msgpackCodec } from './codec.js';
 import { CodedError, type CodedErrorObject } from './errors.js';
 import { type Envelope, Mailbox } from './mailbox.js';
@@ -160,6 +160,16 @@ export class Supervisor {
     });
   }
 
+  /**
+   * Crash injection (the chaos facility): arm `fault` for the child `id` and wake it with a no-op
+   * message, so the fault fires now even in an actor that rarely gets mail (the Elector).
+   */
+  injectFault(id: string, fault: ActorFault): void {
+    const mailbox = this.slotFor(id).mailbox;
+    this.modules.chaos.inject(id, fault);
+    mailbox.push({ payload: null, sentAt: performance.now(), crashes: 0, chaosPoke: true });
+  }
+
   /** Restarts per child since start, for `/health` and the chaos checker. */
   restartCounts(): Record<string, number> {
     return Object.fromEntries(this.slots.map((s) => [s.spec.id, s.restarts]));
@@ -222,12 +232,12 @@ export class Supervisor {
       ctx.replied = false;
       const started = performance.now();
       try {
-        const msg = this.codec.decode<Message>(env.payload);
+        const msg = env.chaosPoke ? null : this.codec.decode<Message>(env.payload);
         inc.state = await this.withDeadline(slot, inc, () => this.runHandler(slot, inc, msg, ctx));
         if (inc.abandoned) return;
         inc.current = undefined;
         if (env.askId !== undefined && !ctx.replied) {
-          this.settleAsk(env.askId, { error: new CodedError('NO_REPLY', `${slot.spec.id} handled ${msg.type} without replying`, { actor: slot.spec.id }) });
+          this.settleAsk(env.askId, { error: new CodedError('NO_REPLY', `${slot.spec.id} handled ${msg?.type} without replying`, { actor: slot.spec.id }) });
         }
       } catch (err) {
         if (inc.abandoned) return;
@@ -256,14 +266,15 @@ export class Supervisor {
   }
 
   /** The chaos facility's faults fire here, in place of the handler, so they look exactly like real ones. */
-  private runHandler(slot: ChildSlot, inc: Incarnation, msg: Message, ctx: ActorContext): unknown {
+  private runHandler(slot: ChildSlot, inc: Incarnation, msg: Message | null, ctx: ActorContext): unknown {
     switch (this.modules.chaos.takeActorFault(slot.spec.id)) {
       case 'throw':
         throw new CodedError('CHAOS_THROW', `chaos: injected crash in ${slot.spec.id}`);
       case 'hang':
         return new Promise(() => {});
       case undefined:
-        return inc.behavior.handle(msg, inc.state, ctx);
+        // A chaos wake-up whose fault an earlier message already fired: nothing for the actor.
+        return msg === null ? inc.state : inc.behavior.handle(msg, inc.state, ctx);
     }
   }
 

@@ -38,12 +38,14 @@ export interface StartOptions {
   args: string[];
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** Fixed ports, so a restarted node answers where it did before (default: two free ones). */
+  ports?: { health: number; api: number };
 }
 
 /** Start `src/cli/main.ts` with free health/API ports; resolves once spawned (use `waitFor` for readiness). */
 export async function startBaton(opts: StartOptions): Promise<BatonProcess> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'baton-node-')));
-  const [healthPort, apiPort] = await freePorts(2);
+  const [healthPort, apiPort] = opts.ports ? [opts.ports.health, opts.ports.api] : await freePorts(2);
   const logPath = join(dataDir, `baton-${Date.now()}.log`);
   const args = ['--import', 'tsx', MAIN, '--data-dir', dataDir, '--health-addr', `127.0.0.1:${healthPort}`, '--api-addr', `127.0.0.1:${apiPort}`, ...opts.args];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });

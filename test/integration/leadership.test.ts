@@ -72,6 +72,9 @@ test.serial('admin methods need the bearer token; bad JSON-RPC gets typed errors
   t.is(((await notRequest.json()) as any).error.code, -32600);
   const badParams = await rpc(a, 'baton_transferLeadership', { instanceId: 42 });
   t.is(badParams.body.error.code, -32602);
+  const chaosOff = await rpc(a, 'baton_chaos', { fault: 'throw', actor: 'builder' });
+  t.is(chaosOff.body.error.code, -32000, 'crash injection is refused on a node without --chaos');
+  t.regex(chaosOff.body.error.message, /--chaos/);
 
   const batch = await fetch(`${a.apiUrl}/rpc`, {
     method: 'POST',
@@ -124,13 +127,16 @@ test.serial('baton_pause releases at once and the standby takes over; the paused
   const tookOverMs = Date.now() - pausedAt;
   t.log(`takeover after pause: ${tookOverMs} ms (lease TTL ${LEASE_TTL_MS} ms)`);
   t.true(tookOverMs < LEASE_TTL_MS, 'released, not expired');
-  const h = await a.health();
-  t.true(h.body.paused);
-  t.false(h.body.isLeader);
-  t.regex(h.body.notCampaigning, /paused/);
-  t.is(h.body.election.holder, 'node-b');
-
-  await rpc(a, 'baton_resume');
+  try {
+    const h = await a.health();
+    t.true(h.body.paused);
+    t.false(h.body.isLeader);
+    t.regex(h.body.notCampaigning, /paused/);
+    // node-a reads the holder from the backend on its probe's next round.
+    await waitFor('node-a sees node-b as the holder', async () => (await a.health()).body.election.holder === 'node-b', 10_000);
+  } finally {
+    await rpc(a, 'baton_resume');
+  }
   await waitFor('node-a campaigns again', async () => {
     const h2 = await a.health();
     return !h2.body.paused && h2.body.notCampaigning === null;

@@ -113,6 +113,22 @@ for (const [strategy, expectedRestarted] of [
   });
 }
 
+test('injectFault crashes an idle actor at once; its wake-up never reaches the handler, and the count says it fired', async (t) => {
+  const { sup, journal, modules } = setup('one_for_one', ABC);
+  await sup.start();
+  journal.events.length = 0;
+  sup.injectFault('b', 'throw');
+  await eventually(() => sup.restartCounts().b === 1, 'b restarted without any message of its own');
+  t.deepEqual(journal.events.filter((e) => e.startsWith('init:')), ['init:b'], 'only b restarted (one_for_one)');
+  t.deepEqual(modules.chaos.injected(), { 'b:throw': 1 });
+  sup.send('b', { type: 'item', n: 1 });
+  await eventually(() => journal.items['b']?.includes(1) ?? false, 'b serves after the restart');
+  t.deepEqual(journal.items, { b: [1] }, 'the wake-up message was never handled as an item');
+  t.throws(() => sup.injectFault('nobody', 'throw'), { code: 'UNKNOWN_ACTOR' } as never);
+  await sup.stop();
+  await modules.pool.destroy();
+});
+
 test('restart types: permanent restarts after a normal exit, transient only after a crash, temporary never', async (t) => {
   const { sup, journal, modules } = setup('one_for_one', (j) => [spec('perm', j, 'permanent'), spec('trans', j, 'transient'), spec('temp', j, 'temporary')]);
   await sup.start();
