@@ -47,7 +47,7 @@ export interface ExecutorModules {
   engine: EngineApi;
   store: IBlockStore;
   status: StatusBoard;
-  /** Where a member publishes blocks it stored (its own feed), after the store: committed blocks only. */
+  /** Where executed blocks go live (this node's feed): after the store on a member; committed blocks only, as they came from the leader. */
   sinks: BlockSink[];
 }
 
@@ -102,9 +102,11 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
     if (block.number !== expected) throw new CodedError(ExecutorErrorCode.OUT_OF_ORDER, `expected block ${expected}, got ${block.number}`, { expected: expected.toString() });
     const meta = { number: block.number.toString(), hash: block.hash };
 
-    const verdict = await ctx.pool.run('verifyPayload', { payloadData: block.payloadData, requestsData: block.requestsData }).catch((err: Error) =>
-      halt(state, ctx, `block ${block.number} is unreadable: ${err.message}`, meta),
-    );
+    const verdict = await ctx.pool.run('verifyPayload', { payloadData: block.payloadData, requestsData: block.requestsData }).catch((err: Error) => {
+      // A worker that died says nothing about the block: that is a crash (restart, retry), not a verdict.
+      if ((err as CodedError).code === 'WORKER_DIED') throw err;
+      return halt(state, ctx, `block ${block.number} is unreadable: ${err.message}`, meta);
+    });
     if (!verdict.valid) halt(state, ctx, `block ${block.number} failed verification: ${verdict.reason}`, { ...meta, computed: verdict.computedHash });
     if (verdict.claimedHash !== block.hash.toLowerCase() || verdict.number !== block.number || verdict.parentHash !== block.parentHash.toLowerCase()) {
       halt(state, ctx, `block ${block.number}: the payload (${verdict.number} ${verdict.claimedHash}) is not the block announced (${block.number} ${block.hash})`, meta);
@@ -147,10 +149,11 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
         throw new CodedError(ExecutorErrorCode.RETRY, `storing block ${block.number} failed: ${err.message}`, meta);
       });
       state.storedHead = block.number;
-      const encoded = { summary: { number: block.number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp, txCount: block.txCount }, payloadData: block.payloadData, requestsData: block.requestsData };
-      for (const sink of modules.sinks) await sink.publish(encoded, block.epoch).catch((err: Error) => ctx.logger.warn({ err, sink: sink.name }, 'Publishing a synced block failed'));
       status.update({ head: { number: block.number, hash: block.hash } });
     }
+    // A committed block (it came from the leader's feed or store), now executed here: this node's feed serves it live.
+    const encoded = { summary: { number: block.number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp, txCount: block.txCount }, payloadData: block.payloadData, requestsData: block.requestsData };
+    for (const sink of modules.sinks) await sink.publish(encoded, block.epoch).catch((err: Error) => ctx.logger.warn({ err, sink: sink.name }, 'Publishing a synced block failed'));
     state.position = { lastSynced: block.number, lastHash: block.hash.toLowerCase() };
     // Counted on the board, not in state: the total survives a restart of this actor.
     status.updateSync({ lastSynced: block.number, totalSynced: (status.current.sync?.totalSynced ?? 0) + 1, lastBlockTimestamp: block.timestamp });
@@ -184,7 +187,8 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
           try {
             ctx.reply(await execute(msg.block, state, ctx));
           } catch (err) {
-            if (ctx.signal.aborted || !(err instanceof CodedError)) throw err;
+            // A dead pool worker is a crash (DESIGN §1): the Supervisor restarts us and retries the block.
+            if (ctx.signal.aborted || !(err instanceof CodedError) || err.code === 'WORKER_DIED') throw err;
             ctx.replyError(err); // a refused block is an answer to the Syncer, not a crash
           }
           return state;

@@ -211,8 +211,9 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
       children: [
         ...(member ? [] : leaderChildren()),
         // Last, so a crash here restarts only these two (rest_for_one), never the Elector (which would release the lease).
-        // A member stores what it executes in its own database and serves it on its own feed; a standby shares the leader's database.
-        { id: 'executor', restart: 'permanent', shutdownMs: 5_000, start: () => executorActor({ storeBlocks: member, unknownLeader: 'unknown' }, { engine, store, status, sinks: member ? [feedSink(feed)] : [] }) },
+        // A member stores what it executes in its own database; a standby shares the leader's. Both serve
+        // what they execute (committed blocks, from the leader's feed) live on their own feed.
+        { id: 'executor', restart: 'permanent', shutdownMs: 5_000, start: () => executorActor({ storeBlocks: member, unknownLeader: 'unknown' }, { engine, store, status, sinks: [feedSink(feed)] }) },
         { id: 'syncer', restart: 'permanent', shutdownMs: 5_000, start: () => syncerActor({ leaderUrl: config.leaderUrl, identity: config.instanceId, standby: !member }, { status, executorId: 'executor' }) },
         ...(mempool ? [watcherChild(mempool)] : []),
       ],
@@ -305,7 +306,8 @@ async function openLeaseBackend(config: Config, logger: Logger, redis: Redis | n
     case 'postgres': {
       // Embedded PGlite serves a single connection, which the block store holds.
       if (!config.postgresUrl) throw new StartupError('--lease-backend', 'the postgres lease needs a PostgreSQL server (--postgres-url)');
-      const sql = postgres(config.postgresUrl, { max: 2, onnotice: () => {} });
+      // fetch_types off, as in the block store: a connection dropped while fetching types would crash the node.
+      const sql = postgres(config.postgresUrl, { max: 2, fetch_types: false, onnotice: () => {} });
       closers.push({ name: 'lease postgres', close: () => sql.end({ timeout: 2 }) });
       return createLeaseBackend({ backend: 'postgres' }, { logger, postgres: sql });
     }

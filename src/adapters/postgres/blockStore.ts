@@ -64,6 +64,9 @@ export class BlockStore implements IBlockStore {
       connect_timeout: o.connectTimeoutMs / 1000,
       idle_timeout: o.idleTimeoutMs / 1000,
       types: { bigint: postgres.BigInt },
+      // No array types are used; fetching them on every new connection leaves an unhandled rejection
+      // (a process crash) when that connection drops mid-fetch (postgres.js 3.4.9, found by chaos).
+      fetch_types: false,
       connection: { application_name: "baton" },
       onnotice: (notice) => this.logger.debug({ notice: notice.message }, "PostgreSQL notice"),
     });

@@ -1,0 +1,249 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BatonProcess, killOrphanedEl, startBaton } from '../helpers/batonProcess.js';
+import { EtcdCluster, freePort } from '../helpers/etcdCluster.js';
+import { startRedisServer } from '../helpers/redisServer.js';
+import { createDatabase } from '../helpers/services.js';
+import { TcpProxy } from '../helpers/tcpProxy.js';
+
+/** The admin token every chaos node shares: `baton_chaos` and `baton_leader` sit behind it. */
+export const CHAOS_ADMIN_TOKEN = 'chaos-admin-token';
+
+export type LeaseBackendName = 'redis' | 'etcd';
+
+export interface ClusterOptions {
+  leaders: number;
+  members: number;
+  leaseBackend: LeaseBackendName;
+  leaseTtlMs: number;
+  /** Where node data directories, logs and the Redis AOF go. */
+  dir: string;
+  log: (line: string) => void;
+}
+
+type Db = Awaited<ReturnType<typeof createDatabase>>;
+
+/**
+ * One node of the chaos cluster. Every link it has to a shared service goes through its own TCP
+ * proxy, so one node can be partitioned from Redis or PostgreSQL while the others are not; its API
+ * is advertised (with the lease) through a proxy too, so members and standbys can be cut off from
+ * it while the harness's own recorders, which use the direct port, still see it.
+ */
+export class ChaosNode {
+  proc: BatonProcess | null = null;
+  /** Bumped on every start: restart counts on `/health` are per process. */
+  incarnation = 0;
+  /** Set while the harness itself stops or kills the node, so an exit then is not "unexpected". */
+  expectedDown = false;
+  unexpectedExits = 0;
+
+  constructor(
+    readonly name: string,
+    readonly role: 'leader' | 'member',
+    readonly dataDir: string,
+    readonly ports: { health: number; api: number },
+    readonly redisProxy: TcpProxy,
+    readonly pgProxy: TcpProxy,
+    readonly apiProxy: TcpProxy,
+    private readonly args: string[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.ports.api}`;
+  }
+
+  get healthUrl(): string {
+    return `http://127.0.0.1:${this.ports.health}`;
+  }
+
+  get running(): boolean {
+    return this.proc !== null && this.proc.child.exitCode === null && this.proc.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    this.incarnation++;
+    this.expectedDown = false;
+    const proc = await startBaton({ dataDir: this.dataDir, ports: this.ports, args: this.args, env: { BATON_CHAOS: 'true' } });
+    this.proc = proc;
+    void proc.exited.then(({ code, signal }) => {
+      if (this.proc !== proc || this.expectedDown) return;
+      // A process manager's job: a node that exits by itself (supervisor escalation) is started again.
+      this.unexpectedExits++;
+      this.log(`${this.name} exited by itself (code ${code}, signal ${signal}); restarting it as a process manager would`);
+      void killOrphanedEl(this.dataDir).then(() => this.start());
+    });
+  }
+
+  /** SIGKILL, and the embedded EL it leaves behind. */
+  async kill(): Promise<void> {
+    this.expectedDown = true;
+    const proc = this.proc;
+    if (!proc) return;
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    await killOrphanedEl(this.dataDir);
+  }
+
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
+    this.proc?.child.kill(sig);
+  }
+
+  async stop(): Promise<void> {
+    this.expectedDown = true;
+    await this.proc?.stop();
+  }
+
+  async health(): Promise<{ status: number; body: Record<string, any> } | null> {
+    try {
+      const res = await fetch(`${this.healthUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    } catch {
+      return null;
+    }
+  }
+
+  async rpc(method: string, params: unknown): Promise<{ result?: any; error?: { code: number; message: string } }> {
+    const res = await fetch(`${this.apiUrl}/rpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    return (await res.json()) as { result?: any; error?: { code: number; message: string } };
+  }
+}
+
+/** A Redis the harness owns (free port, append-only file fsynced on every write), so it can be killed and restarted without losing what it acknowledged. */
+export class ChaosRedis {
+  private child: ChildProcess | null = null;
+
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  static async start(dir: string): Promise<ChaosRedis> {
+    const redis = new ChaosRedis(await freePort(), dir);
+    await redis.restart();
+    return redis;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async restart(): Promise<void> {
+    this.child = await startRedisServer(this.port, ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir]);
+  }
+}
+
+/**
+ * The chaos cluster (issue 9): `leaders` leader-capable nodes sharing one PostgreSQL database (the
+ * fence lives there: DESIGN §4), `members` members with a database each, every node with its own
+ * embedded EL; one Redis the harness owns; with `leaseBackend: etcd`, a 3-member etcd cluster.
+ */
+export class ChaosCluster {
+  private constructor(
+    readonly opts: ClusterOptions,
+    readonly nodes: ChaosNode[],
+    readonly redis: ChaosRedis,
+    readonly etcd: EtcdCluster | null,
+    readonly prefix: string,
+    readonly leadersDb: Db,
+    readonly memberDbs: Map<string, Db>,
+    private readonly proxies: TcpProxy[],
+  ) {}
+
+  static async start(opts: ClusterOptions): Promise<ChaosCluster> {
+    const redisDir = await mkdtemp(join(opts.dir, 'redis-'));
+    const redis = await ChaosRedis.start(redisDir);
+    const etcd = opts.leaseBackend === 'etcd' ? await EtcdCluster.start(3) : null;
+    const prefix = 'chaos';
+    const leadersDb = await createDatabase('baton_chaos');
+    const memberDbs = new Map<string, Db>();
+    const proxies: TcpProxy[] = [];
+    const nodes: ChaosNode[] = [];
+    const specs = [
+      ...Array.from({ length: opts.leaders }, (_, i) => ({ name: `leader-${i + 1}`, role: 'leader' as const })),
+      ...Array.from({ length: opts.members }, (_, i) => ({ name: `member-${i + 1}`, role: 'member' as const })),
+    ];
+    for (const spec of specs) {
+      const db = spec.role === 'leader' ? leadersDb : await createDatabase('baton_chaos');
+      if (spec.role === 'member') memberDbs.set(spec.name, db);
+      const ports = { health: await freePort(), api: await freePort() };
+      const [redisProxy, pgProxy, apiProxy] = await Promise.all([
+        TcpProxy.start({ port: redis.port }),
+        TcpProxy.start({ port: Number(new URL(db.url).port || 5432) }),
+        TcpProxy.start({ port: ports.api }),
+      ]);
+      proxies.push(redisProxy, pgProxy, apiProxy);
+      const dbUrl = new URL(db.url);
+      dbUrl.host = pgProxy.address;
+      const dataDir = await mkdtemp(join(opts.dir, `${spec.name}-`));
+      const args = [
+        '--role', spec.role,
+        '--instance-id', spec.name,
+        '--redis-addr', redisProxy.address,
+        '--redis-prefix', prefix,
+        '--postgres-url', dbUrl.toString(),
+        '--lease-backend', opts.leaseBackend,
+        ...(etcd ? ['--etcd-endpoints', etcd.endpoints.join(',')] : []),
+        '--lease-ttl', `${opts.leaseTtlMs}ms`,
+        '--mempool-watcher-lock-ttl', '3s',
+        '--mempool-batch-size', '20',
+        '--admin-token', CHAOS_ADMIN_TOKEN,
+        '--advertise-url', `http://${apiProxy.address}`,
+      ];
+      nodes.push(new ChaosNode(spec.name, spec.role, dataDir, ports, redisProxy, pgProxy, apiProxy, args, opts.log));
+    }
+    const cluster = new ChaosCluster(opts, nodes, redis, etcd, prefix, leadersDb, memberDbs, proxies);
+    // The first leader alone, so the chain starts without a race; then everyone else at once.
+    await nodes[0]!.start();
+    await Promise.all(nodes.slice(1).map((n) => n.start()));
+    return cluster;
+  }
+
+  get leaders(): ChaosNode[] {
+    return this.nodes.filter((n) => n.role === 'leader');
+  }
+
+  get members(): ChaosNode[] {
+    return this.nodes.filter((n) => n.role === 'member');
+  }
+
+  /** The node that says it leads and produces, or null. */
+  async activeLeader(): Promise<ChaosNode | null> {
+    for (const node of this.leaders) {
+      const h = await node.health();
+      if (h?.body.isLeader && h.body.producer?.state === 'producing') return node;
+    }
+    return null;
+  }
+
+  async stop(keepData: boolean): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop().catch(() => {})));
+    await Promise.all(this.proxies.map((p) => p.close()));
+    await this.redis.kill();
+    await this.etcd?.stop();
+    if (!keepData) {
+      await Promise.all([this.leadersDb, ...this.memberDbs.values()].map((db) => db.drop().catch(() => {})));
+      await rm(this.opts.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** A fresh working directory for one chaos run. */
+export function chaosDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'baton-chaos-'));
+}

@@ -1,0 +1,196 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ChaosCluster, ChaosNode } from './cluster.js';
+import type { Random } from './random.js';
+
+/** Every kind of fault the schedule draws from (issue 9); `etcdKill` only with the etcd lease backend. */
+export const FAULT_KINDS = ['kill', 'stop', 'redisRestart', 'partitionRedis', 'partitionPostgres', 'partitionLeader', 'actorCrash', 'workerKill', 'etcdKill'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Every actor kind a node runs; the first three only on leader-capable nodes. */
+const ACTOR_KINDS = ['publisher', 'builder', 'elector', 'executor', 'syncer', 'mempoolWatcher'] as const;
+const LEADER_ONLY_ACTORS = new Set(['publisher', 'builder', 'elector']);
+
+/** One injected fault and how the cluster came back from it. */
+export interface FaultRecord {
+  kind: FaultKind;
+  target: string;
+  detail: string;
+  /** ms since the run started. */
+  startedAt: number;
+  /** When the fault was lifted (healed, restarted, continued, or injected for instant faults). */
+  endedAt: number;
+  /** When the cluster committed again and the target was healthy, or null if it did not within the limit. */
+  recoveredAt: number | null;
+  /** A fault that did not do what it should (an actor crash that was not restarted) names itself here. */
+  violation?: string;
+}
+
+/** How long the cluster may take to recover from one fault before that counts as a violation. */
+const RECOVERY_LIMIT_MS = 90_000;
+
+/**
+ * Draws faults from a seeded generator and injects them one at a time: first every kind once in
+ * a seeded order (so even a short run covers them all), then kinds at random. Each fault is lifted
+ * after a drawn duration, then the schedule waits for recovery before the next one.
+ */
+export class FaultSchedule {
+  readonly records: FaultRecord[] = [];
+  private readonly kinds: FaultKind[];
+  private readonly firstRound: FaultKind[];
+  private actorRound: string[] = [];
+
+  constructor(
+    private readonly cluster: ChaosCluster,
+    private readonly random: Random,
+    private readonly t0: number,
+    private readonly firstCommitAfter: (ms: number) => number | null,
+    private readonly log: (line: string) => void,
+  ) {
+    this.kinds = FAULT_KINDS.filter((k) => k !== 'etcdKill' || cluster.etcd !== null);
+    this.firstRound = random.shuffle([...this.kinds]);
+  }
+
+  private now(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** Inject faults until `untilMs` (since start); the last one is always lifted and recovered from. */
+  async run(untilMs: number): Promise<void> {
+    while (this.now() < untilMs) {
+      const kind = this.firstRound.shift() ?? this.random.pick(this.kinds);
+      const record = await this.inject(kind);
+      this.records.push(record);
+      this.log(`fault ${this.records.length} ${record.kind} on ${record.target} (${record.detail}) → ${record.recoveredAt === null ? 'NOT RECOVERED' : `recovered in ${Math.round(record.recoveredAt - record.endedAt)} ms`}${record.violation ? ` — VIOLATION: ${record.violation}` : ''}`);
+      await sleep(this.random.int(500, 2_500));
+    }
+  }
+
+  private async inject(kind: FaultKind): Promise<FaultRecord> {
+    const startedAt = this.now();
+    const leader = await this.cluster.activeLeader();
+    const someNode = () => this.random.pick(this.cluster.nodes);
+    const leaderOr = (chance: number) => (leader && this.random.next() < chance ? leader : someNode());
+    let target: ChaosNode | null = null;
+    let detail = '';
+    let violation: string | undefined;
+    switch (kind) {
+      case 'kill': {
+        target = leaderOr(0.5);
+        const downMs = this.random.int(500, 3_000);
+        detail = `SIGKILL, restarted after ${downMs} ms`;
+        await target.kill();
+        await sleep(downMs);
+        await target.start();
+        break;
+      }
+      case 'stop': {
+        target = leaderOr(0.7);
+        const stoppedMs = this.cluster.opts.leaseTtlMs + this.random.int(500, 3_000);
+        detail = `SIGSTOP for ${stoppedMs} ms (lease TTL ${this.cluster.opts.leaseTtlMs} ms)`;
+        target.signal('SIGSTOP');
+        await sleep(stoppedMs);
+        target.signal('SIGCONT');
+        break;
+      }
+      case 'redisRestart': {
+        const downMs = this.random.int(500, 3_000);
+        detail = `Redis SIGKILL, restarted after ${downMs} ms`;
+        await this.cluster.redis.kill();
+        await sleep(downMs);
+        await this.cluster.redis.restart();
+        break;
+      }
+      case 'partitionRedis':
+      case 'partitionPostgres':
+      case 'partitionLeader': {
+        target = kind === 'partitionLeader' ? (leader ?? this.random.pick(this.cluster.leaders)) : leaderOr(0.6);
+        const proxy = kind === 'partitionRedis' ? target.redisProxy : kind === 'partitionPostgres' ? target.pgProxy : target.apiProxy;
+        const cutMs = this.random.int(1_000, 6_000);
+        const mode = this.random.next() < 0.5 ? 'blackhole' : 'refuse';
+        detail = `${kind === 'partitionLeader' ? 'members and standbys ↔ its API' : kind === 'partitionRedis' ? '↔ Redis' : '↔ PostgreSQL'} cut (${mode}) for ${cutMs} ms`;
+        proxy.cut(mode);
+        await sleep(cutMs);
+        proxy.heal();
+        break;
+      }
+      case 'actorCrash': {
+        if (this.actorRound.length === 0) this.actorRound = this.random.shuffle([...ACTOR_KINDS]);
+        const actor = this.actorRound.shift()!;
+        const candidates = this.cluster.nodes.filter((n) => n.running && (n.role === 'leader' || !LEADER_ONLY_ACTORS.has(actor)));
+        target = this.random.pick(candidates);
+        const fault = this.random.next() < 0.15 ? 'hang' : 'throw';
+        detail = `${actor} ${fault}`;
+        violation = await this.crashActor(target, actor, fault);
+        break;
+      }
+      case 'workerKill': {
+        target = this.random.pick(this.cluster.nodes.filter((n) => n.running));
+        detail = 'a pool worker dies mid-task';
+        violation = await this.killWorker(target);
+        break;
+      }
+      case 'etcdKill': {
+        const etcd = this.cluster.etcd!;
+        const raftLeader = await etcd.leader().catch(() => 0);
+        const member = this.random.next() < 0.5 ? raftLeader : this.random.int(0, 2);
+        const downMs = this.random.int(1_000, 5_000);
+        detail = `etcd member ${member}${member === raftLeader ? ' (Raft leader)' : ''} SIGKILL, restarted after ${downMs} ms`;
+        await etcd.kill(member);
+        await sleep(downMs);
+        await etcd.restart(member);
+        break;
+      }
+    }
+    const endedAt = this.now();
+    const recoveredAt = await this.waitForRecovery(endedAt, target);
+    return { kind, target: target?.name ?? (kind === 'redisRestart' ? 'redis' : 'etcd'), detail, startedAt, endedAt, recoveredAt, ...(violation ? { violation } : {}) };
+  }
+
+  /** Recovered: a block was committed after the fault ended and the faulted node (if any) answers healthy. */
+  private async waitForRecovery(endedAt: number, target: ChaosNode | null): Promise<number | null> {
+    const deadline = endedAt + RECOVERY_LIMIT_MS;
+    let committedAt: number | null = null;
+    let healthyAt: number | null = target ? null : endedAt;
+    while (this.now() < deadline) {
+      committedAt ??= this.firstCommitAfter(endedAt);
+      if (healthyAt === null && (await target!.health())?.status === 200) healthyAt = this.now();
+      if (committedAt !== null && healthyAt !== null) return Math.max(committedAt, healthyAt);
+      await sleep(100);
+    }
+    return null;
+  }
+
+  /** Inject through `baton_chaos` and wait for the actor's restart count to rise: the Supervisor restarted it. */
+  private async crashActor(node: ChaosNode, actor: string, fault: 'throw' | 'hang'): Promise<string | undefined> {
+    const incarnation = node.incarnation;
+    const before = (await node.health())?.body.actors?.[actor]?.restarts;
+    if (before === undefined) return undefined; // the node is not answering: nothing was injected
+    const answer = await node.rpc('baton_chaos', { fault, actor }).catch((err: Error) => ({ error: { message: err.message } }));
+    if (answer.error) return `baton_chaos ${actor} ${fault} on ${node.name} failed: ${answer.error.message}`;
+    // A hang is a crash only once the handler deadline (30 s) passes.
+    const deadline = performance.now() + (fault === 'hang' ? 60_000 : 20_000);
+    while (performance.now() < deadline) {
+      if (node.incarnation !== incarnation) return undefined; // the whole node restarted meanwhile
+      const restarts = (await node.health())?.body.actors?.[actor]?.restarts;
+      if (restarts !== undefined && restarts > before) return undefined;
+      await sleep(100);
+    }
+    return `${actor} on ${node.name} was crashed (${fault}) but its restart count stayed at ${before}`;
+  }
+
+  /** Arm a worker kill and wait until it fired (`/health` chaos.injected): the pool must keep serving after it. */
+  private async killWorker(node: ChaosNode): Promise<string | undefined> {
+    const incarnation = node.incarnation;
+    const fired = async () => (await node.health())?.body.chaos?.injected?.['pool:killWorker'] ?? 0;
+    const before = await fired();
+    const answer = await node.rpc('baton_chaos', { fault: 'killWorker' }).catch((err: Error) => ({ error: { message: err.message } }));
+    if (answer.error) return `baton_chaos killWorker on ${node.name} failed: ${answer.error.message}`;
+    const deadline = performance.now() + 30_000;
+    while (performance.now() < deadline) {
+      if (node.incarnation !== incarnation) return undefined;
+      if ((await fired()) > before) return undefined;
+      await sleep(100);
+    }
+    return `the worker kill armed on ${node.name} never fired: its pool ran no task for 30 s`;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `npm run chaos -- --duration S --seed N [--lease-backend redis|etcd] [--out summary.json] [--keep]`:
+ * one chaos run (issue 9) against a loopback cluster; the summary is printed (and written as JSON
+ * with `--out`). Exit 0 with no violation, 1 with any, 2 on a bad flag.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { chaosDir } from './cluster.js';
+import { formatSummary, runChaos } from './harness.js';
+
+function fail(message: string): never {
+  process.stderr.write(`chaos: ${message}\n`);
+  process.exit(2);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '120' },
+      seed: { type: 'string', default: '1' },
+      'lease-backend': { type: 'string', default: 'redis' },
+      'lease-ttl': { type: 'string', default: '2000' },
+      out: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+    },
+  }));
+} catch (err) {
+  fail((err as Error).message);
+}
+const durationS = Number(values.duration);
+if (!Number.isFinite(durationS) || durationS <= 0) fail(`--duration is seconds of faults (a positive number), got ${JSON.stringify(values.duration)}`);
+const seed = Number(values.seed);
+if (!Number.isSafeInteger(seed) || seed < 0) fail(`--seed is a non-negative integer, got ${JSON.stringify(values.seed)}`);
+const leaseBackend = values['lease-backend'];
+if (leaseBackend !== 'redis' && leaseBackend !== 'etcd') fail(`--lease-backend is redis or etcd, got ${JSON.stringify(leaseBackend)}`);
+const leaseTtlMs = Number(values['lease-ttl']);
+if (!Number.isSafeInteger(leaseTtlMs) || leaseTtlMs < 500) fail(`--lease-ttl is milliseconds (≥ 500), got ${JSON.stringify(values['lease-ttl'])}`);
+
+const dir = await chaosDir();
+const summary = await runChaos({ durationMs: durationS * 1000, seed, leaseBackend, leaseTtlMs, dir, keep: values.keep });
+console.log(formatSummary(summary));
+if (values.out) await writeFile(values.out, `${JSON.stringify(summary, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+if (values.keep) console.log(`data directories and logs kept in ${dir}`);
+process.exit(summary.violations.length === 0 ? 0 : 1);
