@@ -16,6 +16,7 @@ export const BENCHES = {
   runtime: { script: 'runtime.ts', quickArgs: ['--quick'] },
   pipeline: { script: 'pipeline.ts', quickArgs: ['--quick'] },
   verify: { script: 'verify.ts', quickArgs: ['--quick'] },
+  mempool: { script: 'mempool.ts', quickArgs: ['--quick'] },
   catchup: { script: 'catchup.ts', quickArgs: ['--quick'] },
   feed: { script: 'feed.ts', quickArgs: ['--quick'] },
   failover: { script: 'failover.ts', quickArgs: ['--quick'] },

@@ -22,7 +22,7 @@ export interface BlockSink {
   readonly name: string;
   publish(block: EncodedBlock, epoch: bigint): Promise<void>;
   /** Re-publish what a predecessor committed but never published (only the Redis Stream needs this). */
-  repair?(epoch: bigint, store: IBlockStore): Promise<number>;
+  repair?(epoch: bigint): Promise<number>;
 }
 
 export interface PublisherModules {
@@ -105,7 +105,7 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, n
         case 'repairStream':
           for (const sink of sinks) {
             try {
-              const republished = await sink.repair?.(msg.epoch, store);
+              const republished = await sink.repair?.(msg.epoch);
               if (republished) ctx.logger.info({ sink: sink.name, republished }, 'Re-published committed blocks missing from the sink');
             } catch (err) {
               // The sink (Redis) is down: a crash here would restart the Builder and Elector behind us (rest_for_one).

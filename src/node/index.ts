@@ -120,7 +120,7 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   closers.push({ name: 'feed', close: async () => feed.close() });
   // The Stream first, then the feed: both only ever see committed blocks (the Publisher calls them after the commit).
   const sinks: BlockSink[] = [
-    ...(redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger })] : []),
+    ...(redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger, store })] : []),
     feedSink(feed),
   ];
   const electorRef = config.role === 'leader' ? { ask: <R>(msg: ElectorMsg, timeoutMs: number) => supervisor!.ask<R>('elector', msg, timeoutMs) } : null;

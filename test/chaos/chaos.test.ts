@@ -1,6 +1,6 @@
 import test from 'ava';
 import { chaosDir } from './cluster.js';
-import { FAULT_KINDS } from './faults.js';
+import { ACTOR_KINDS, FAULT_KINDS } from './faults.js';
 import { formatSummary, runChaos } from './harness.js';
 
 /**
@@ -17,6 +17,7 @@ test('chaos: no fork, no loss, self-healing under every fault kind (fixed seed)'
   t.log(formatSummary(summary));
   t.deepEqual(summary.violations, [], 'the checker found no violation');
   for (const kind of FAULT_KINDS) t.true((summary.faults.byKind[kind] ?? 0) >= 1, `${kind} was injected`);
+  for (const actor of ACTOR_KINDS) t.true((summary.faults.actorCrashes[actor] ?? 0) >= 1, `${actor} was crashed`);
   t.true(summary.failovers.leaderChanges >= 1, 'leadership moved at least once');
   t.true(summary.transactions.finalized > 0, 'transactions were finalized through the faults');
 });

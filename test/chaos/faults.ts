@@ -7,7 +7,7 @@ export const FAULT_KINDS = ['kill', 'stop', 'redisRestart', 'partitionRedis', 'p
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Every actor kind a node runs; the first three only on leader-capable nodes. */
-const ACTOR_KINDS = ['publisher', 'builder', 'elector', 'executor', 'syncer', 'mempoolWatcher'] as const;
+export const ACTOR_KINDS = ['publisher', 'builder', 'elector', 'executor', 'syncer', 'mempoolWatcher'] as const;
 const LEADER_ONLY_ACTORS = new Set(['publisher', 'builder', 'elector']);
 
 /** One injected fault and how the cluster came back from it. */
@@ -15,6 +15,8 @@ export interface FaultRecord {
   kind: FaultKind;
   target: string;
   detail: string;
+  /** For an actor crash: the actor kind crashed. */
+  actor?: string;
   /** ms since the run started. */
   startedAt: number;
   /** When the fault was lifted (healed, restarted, continued, or injected for instant faults). */
@@ -47,11 +49,19 @@ export class FaultSchedule {
     private readonly log: (line: string) => void,
   ) {
     this.kinds = FAULT_KINDS.filter((k) => k !== 'etcdKill' || cluster.etcd !== null);
-    this.firstRound = random.shuffle([...this.kinds]);
+    // The first round crashes every actor kind once, besides every other fault kind.
+    this.firstRound = random.shuffle([...this.kinds.filter((k) => k !== 'actorCrash'), ...ACTOR_KINDS.map((): FaultKind => 'actorCrash')]);
   }
 
   private now(): number {
     return performance.now() - this.t0;
+  }
+
+  /** Crash injections per actor kind so far. */
+  get actorCrashes(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const r of this.records) if (r.actor) counts[r.actor] = (counts[r.actor] ?? 0) + 1;
+    return counts;
   }
 
   /** Inject faults until `untilMs` (since start); the last one is always lifted and recovered from. */
@@ -73,6 +83,7 @@ export class FaultSchedule {
     let target: ChaosNode | null = null;
     let detail = '';
     let violation: string | undefined;
+    let actor: string | undefined;
     switch (kind) {
       case 'kill': {
         target = leaderOr(0.5);
@@ -115,12 +126,12 @@ export class FaultSchedule {
       }
       case 'actorCrash': {
         if (this.actorRound.length === 0) this.actorRound = this.random.shuffle([...ACTOR_KINDS]);
-        const actor = this.actorRound.shift()!;
-        const candidates = this.cluster.nodes.filter((n) => n.running && (n.role === 'leader' || !LEADER_ONLY_ACTORS.has(actor)));
-        target = this.random.pick(candidates);
+        const crashed = this.actorRound.shift()!;
+        actor = crashed;
+        target = this.random.pick(this.cluster.nodes.filter((n) => n.running && (n.role === 'leader' || !LEADER_ONLY_ACTORS.has(crashed))));
         const fault = this.random.next() < 0.15 ? 'hang' : 'throw';
-        detail = `${actor} ${fault}`;
-        violation = await this.crashActor(target, actor, fault);
+        detail = `${crashed} ${fault}`;
+        violation = await this.crashActor(target, crashed, fault);
         break;
       }
       case 'workerKill': {
@@ -143,7 +154,7 @@ export class FaultSchedule {
     }
     const endedAt = this.now();
     const recoveredAt = await this.waitForRecovery(endedAt, target);
-    return { kind, target: target?.name ?? (kind === 'redisRestart' ? 'redis' : 'etcd'), detail, startedAt, endedAt, recoveredAt, ...(violation ? { violation } : {}) };
+    return { kind, target: target?.name ?? (kind === 'redisRestart' ? 'redis' : 'etcd'), detail, ...(actor ? { actor } : {}), startedAt, endedAt, recoveredAt, ...(violation ? { violation } : {}) };
   }
 
   /** Recovered: a block was committed after the fault ended and the faulted node (if any) answers healthy. */

@@ -26,7 +26,7 @@ export interface ChaosSummary {
   seed: number;
   leaseBackend: LeaseBackendName;
   faultPhaseMs: number;
-  faults: { total: number; byKind: Partial<Record<FaultKind, number>> };
+  faults: { total: number; byKind: Partial<Record<FaultKind, number>>; actorCrashes: Record<string, number> };
   /** Changes of the committing leader along the chain, and of the epoch (every new term, same leader or not). */
   failovers: { leaderChanges: number; newEpochs: number };
   blocks: number;
@@ -211,7 +211,7 @@ async function check(cluster: ChaosCluster, r: Recorded): Promise<ChaosSummary> 
     seed: r.seed,
     leaseBackend: r.leaseBackend,
     faultPhaseMs: Math.round(r.faultsUntil - r.faultsFrom),
-    faults: { total: r.schedule.records.length, byKind },
+    faults: { total: r.schedule.records.length, byKind, actorCrashes: r.schedule.actorCrashes },
     failovers: {
       leaderChanges: chain.filter((row, i) => i > 0 && row.leader !== chain[i - 1]!.leader).length,
       newEpochs: chain.filter((row, i) => i > 0 && row.epoch !== chain[i - 1]!.epoch).length,
@@ -300,6 +300,7 @@ export function formatSummary(s: ChaosSummary): string {
   const lines = [
     `chaos run — seed ${s.seed}, ${s.leaseBackend} lease, ${Math.round(s.faultPhaseMs / 1000)} s of faults`,
     `  faults:       ${s.faults.total} (${Object.entries(s.faults.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})`,
+    `  actor crashes: ${Object.entries(s.faults.actorCrashes).map(([k, n]) => `${k} ${n}`).join(', ')}`,
     `  failovers:    ${s.failovers.leaderChanges} leader changes, ${s.failovers.newEpochs} new epochs`,
     `  blocks:       ${s.blocks}`,
     `  transactions: ${s.transactions.accepted} accepted, ${s.transactions.finalized} finalized, ${s.transactions.dropped} dropped, ${s.transactions.unresolved} unresolved (${s.transactions.unansweredSends} sends unanswered and retried)`,
