@@ -39,6 +39,15 @@ test('a paused reader is closed with 4008, live or replaying; a FeedClient resum
   // Same topic as the slow readers (msgpack + payload), so uWS fans the same frames out to both.
   const fast = await rawClient(t, url);
   fast.send(subscribe);
+  /** A dropped slow reader: closed with 4008 and the resubscribe hint, after a gap-free prefix of the chain. */
+  const closedSlowWithAPrefix = async (reader: Awaited<ReturnType<typeof rawClient>>, label: string): Promise<void> => {
+    const close = await reader.closed;
+    t.is(close.code, FeedCloseCode.SLOW_CONSUMER);
+    t.regex(close.reason, SLOW_REASON);
+    const got = numbersOf(reader.frames);
+    t.true(got.length > 0 && got.length < Number(head), `the ${label} got a prefix (${got.length} of ${head})`);
+    t.deepEqual(got, range(1n, BigInt(got.length)), `what the ${label} got before the close has no gap`);
+  };
   const fastCaughtUp = (what: string): Promise<void> => fast.until(() => fast.frames.length >= Number(head), `the fast subscriber to reach ${head} ${what}`, 30_000);
 
   // Live: subscribed before the blocks exist, stops reading; publish() finds it over the limit.
@@ -50,12 +59,7 @@ test('a paused reader is closed with 4008, live or replaying; a FeedClient resum
   t.is(await subscribers(), 1, 'the server dropped the paused live reader while publishing');
   // Its close frame sits behind the backlog: the reader sees it only once it reads again.
   liveSlow.socket.resume();
-  const liveClose = await liveSlow.closed;
-  t.is(liveClose.code, FeedCloseCode.SLOW_CONSUMER);
-  t.regex(liveClose.reason, SLOW_REASON);
-  const liveGot = numbersOf(liveSlow.frames);
-  t.true(liveGot.length > 0 && liveGot.length < Number(head), `the live reader got a prefix (${liveGot.length} of ${head})`);
-  t.deepEqual(liveGot, range(1n, BigInt(liveGot.length)), 'what the live reader got before the close has no gap');
+  await closedSlowWithAPrefix(liveSlow, 'live reader');
   await fastCaughtUp('after the live reader was dropped');
 
   // Replaying: subscribes to the whole history and stops reading; the replay gives up after REPLAY_DRAIN_TIMEOUT_MS.
@@ -65,12 +69,7 @@ test('a paused reader is closed with 4008, live or replaying; a FeedClient resum
   await commitPhase();
   await waitFor('the server to drop the paused replaying reader', async () => (await subscribers()) === 1, REPLAY_DRAIN_TIMEOUT_MS + 10_000, 20);
   replaySlow.socket.resume();
-  const replayClose = await replaySlow.closed;
-  t.is(replayClose.code, FeedCloseCode.SLOW_CONSUMER);
-  t.regex(replayClose.reason, SLOW_REASON);
-  const replayGot = numbersOf(replaySlow.frames);
-  t.true(replayGot.length > 0 && replayGot.length < Number(head), `the replaying reader got a prefix (${replayGot.length} of ${head})`);
-  t.deepEqual(replayGot, range(1n, BigInt(replayGot.length)), 'what the replaying reader got before the close has no gap');
+  await closedSlowWithAPrefix(replaySlow, 'replaying reader');
   await fastCaughtUp('while a replay was stuck');
 
   // FeedClient: pauses mid-replay, is dropped, resumes; blocks keep coming while it reconnects and replays ~512 KB frames.
