@@ -125,7 +125,8 @@ test('campaignGate keeps a node out of the race, with its reason, until it says 
 });
 
 test('campaignNow makes a slow-retrying standby win the lease the holder releases', async (t) => {
-  const { lease } = backend();
+  // Wrapped: the wrapper has no watchReleases, so only campaignNow can make the target quick here.
+  const lease = new FaultyRenewals(backend().lease);
   const holder = new Elector(lease, { identity: 'holder', leaseDurationMs: 2_000 }, logger);
   const target = new Elector(lease, { identity: 'target', leaseDurationMs: 2_000, retryIntervalMs: 60_000 }, logger);
   holder.start();
@@ -138,4 +139,23 @@ test('campaignNow makes a slow-retrying standby win the lease the holder release
   await target.waitForLeadership(AbortSignal.timeout(1_000));
   t.true(performance.now() - releasedAt < 1_000, 'took over within the eager window, not after the retry interval');
   await Promise.all([holder.stop(), target.stop()]);
+});
+
+test('release notices: a standby on a minute-long retry interval takes a released lease at once; the holder that stepped down stays out for its hold-off', async (t) => {
+  const { lease } = backend();
+  const holder = new Elector(lease, { identity: 'holder', leaseDurationMs: 2_000, retryIntervalMs: 50 }, logger);
+  const standby = new Elector(lease, { identity: 'standby', leaseDurationMs: 2_000, retryIntervalMs: 60_000 }, logger);
+  holder.start();
+  await holder.waitForLeadership(AbortSignal.timeout(2_000));
+  standby.start();
+  await new Promise((r) => setTimeout(r, 300)); // the standby's first attempt failed; its next is a minute away
+  const releasedAt = performance.now();
+  await holder.stepDown('handoff', 5_000);
+  await standby.waitForLeadership(AbortSignal.timeout(2_000));
+  t.log(`released → standby leads: ${Math.round(performance.now() - releasedAt)} ms`);
+  t.true(performance.now() - releasedAt < 1_000, 'woken by the release notice, not by its retry interval');
+  await standby.stop();
+  await new Promise((r) => setTimeout(r, 300));
+  t.false(holder.isLeader(), 'the notice of the standby’s release does not end the holder’s hold-off');
+  await holder.stop();
 });

@@ -65,6 +65,32 @@ leaseConformance({
 
 const signal = (): AbortSignal => new AbortController().signal;
 
+test.serial("redis: a release is announced to watchers at once; a refused release (stale grant) is not", async (t) => {
+  const prefix = `baton-test:${randomBytes(6).toString("hex")}`;
+  const [holderClient, watcherClient] = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
+  const holder = new RedisLease({ prefix }, { redis: holderClient, logger });
+  const watcher = new RedisLease({ prefix }, { redis: watcherClient, logger });
+  const stop = new AbortController();
+  const notices: number[] = [];
+  watcher.watchReleases(stop.signal, () => notices.push(performance.now()));
+  try {
+    await new Promise((r) => setTimeout(r, 200)); // the subscription is up
+    const grant = (await holder.tryAcquire("a", 5_000, signal()))!;
+    await holder.release("a", { epoch: grant.epoch + 1n });
+    await new Promise((r) => setTimeout(r, 200));
+    t.deepEqual(notices, [], "a release refused for a stale grant announces nothing");
+    const releasedAt = performance.now();
+    await holder.release("a", grant);
+    await new Promise((r) => setTimeout(r, 200));
+    t.is(notices.length, 1, "one notice for one release");
+    t.true(notices[0]! - releasedAt < 100, "the notice arrives at once");
+  } finally {
+    stop.abort();
+    await deleteRedisPrefix(holderClient, prefix);
+    await Promise.all([holderClient.quit(), watcherClient.quit()]);
+  }
+});
+
 async function withLeaseDir(fn: (path: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "baton-lease-"));
   try {

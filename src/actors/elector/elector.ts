@@ -100,6 +100,10 @@ export class Elector extends EventEmitter<ElectorEvents> {
     this.stopController = new AbortController();
     const combined = signal ? AbortSignal.any([signal, this.stopController.signal]) : this.stopController.signal;
     this.running = this.run(combined);
+    // A released lease wakes a standby at once (a hint; without it the standby retries on its interval).
+    this.backend.watchReleases?.(combined, () => {
+      if (this.grant === null) this.wake.abort();
+    });
   }
 
   isLeader(): boolean {
@@ -167,8 +171,8 @@ export class Elector extends EventEmitter<ElectorEvents> {
           await this.releaseHeld('paused');
           await this.pause(this.opts.retryIntervalMs, signal);
         } else if (this.grant === null) {
-          const holdOff = this.holdOffUntil - performance.now();
-          if (holdOff > 0) await this.pause(holdOff, signal);
+          // A loop: a release notice wakes the pause, but only campaignNow ends a hold-off.
+          for (let holdOff = this.holdOffUntil - performance.now(); holdOff > 0; holdOff = this.holdOffUntil - performance.now()) await this.pause(holdOff, signal);
           this.blockedReason = this.opts.campaignGate?.() ?? null;
           if (this.blockedReason === null) await this.tryAcquire(signal);
           if (this.grant === null) await this.pause(performance.now() < this.eagerUntil ? EAGER_RETRY_MS : this.opts.retryIntervalMs, signal);

@@ -36,4 +36,10 @@ export interface LeaseBackend {
   release(id: string, grant: Grant): Promise<void>;
   /** The live holder, or null when the lease is free or expired. */
   current(signal: AbortSignal): Promise<LeaseHolder | null>;
+  /**
+   * Optional: call `onRelease` soon after any holder releases, until `signal` aborts, so standbys
+   * campaign at once instead of at their next retry: a graceful handoff (SIGTERM, pause, transfer)
+   * then costs one round trip, not a retry interval. A hint only: correctness never depends on it.
+   */
+  watchReleases?(signal: AbortSignal, onRelease: () => void): void;
 }

@@ -29,10 +29,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return 1`;
 
-/** ARGV = [id, epoch]. Deletes the lease only if this grant is the live one. */
+/** ARGV = [id, epoch]. Deletes the lease only if this grant is the live one, and tells the standbys (`<leader>:released`). */
 const RELEASE = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
 redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('PUBLISH', KEYS[1] .. ':released', ARGV[1])
 return 1`;
 
 /** Returns nil or [holder, epoch, [field, value, ...]], read atomically. */
@@ -94,6 +95,16 @@ export class RedisLease implements LeaseBackend {
 
   async release(id: string, grant: Grant): Promise<void> {
     await this.redis.batonLeaseRelease(...this.keys, id, grant.epoch.toString());
+  }
+
+  /** Subscribes (on a connection of its own, as pub/sub needs) to the release notices the RELEASE script publishes. */
+  watchReleases(signal: AbortSignal, onRelease: () => void): void {
+    if (signal.aborted) return;
+    const subscriber = this.redis.duplicate();
+    subscriber.on("error", (err: Error) => this.logger.debug({ err: err.message }, "Lease release subscription: Redis error (ioredis reconnects)"));
+    subscriber.on("message", () => onRelease());
+    subscriber.subscribe(`${this.keys[0]}:released`).catch((err: Error) => this.logger.debug({ err: err.message }, "Lease release subscription failed; standbys fall back to their retry interval"));
+    signal.addEventListener("abort", () => subscriber.disconnect(), { once: true });
   }
 
   async current(signal: AbortSignal): Promise<LeaseHolder | null> {
