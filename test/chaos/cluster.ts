@@ -37,6 +37,8 @@ export class ChaosNode {
   incarnation = 0;
   /** Set while the harness itself stops or kills the node, so an exit then is not "unexpected". */
   expectedDown = false;
+  /** Set at teardown: the node is never started again, whatever exits. */
+  retired = false;
   unexpectedExits = 0;
 
   constructor(
@@ -64,12 +66,13 @@ export class ChaosNode {
   }
 
   async start(): Promise<void> {
+    if (this.retired) return;
     this.incarnation++;
     this.expectedDown = false;
     const proc = await startBaton({ dataDir: this.dataDir, ports: this.ports, args: this.args, env: { BATON_CHAOS: 'true' } });
     this.proc = proc;
     void proc.exited.then(({ code, signal }) => {
-      if (this.proc !== proc || this.expectedDown) return;
+      if (this.proc !== proc || this.expectedDown || this.retired) return;
       // A process manager's job: a node that exits by itself (supervisor escalation) is started again.
       this.unexpectedExits++;
       this.log(`${this.name} exited by itself (code ${code}, signal ${signal}); restarting it as a process manager would`);
@@ -231,7 +234,13 @@ export class ChaosCluster {
     return null;
   }
 
+  /** From now on no node is started again (an interrupt may already be killing them). */
+  retire(): void {
+    for (const node of this.nodes) node.retired = true;
+  }
+
   async stop(keepData: boolean): Promise<void> {
+    this.retire();
     await Promise.all(this.nodes.map((n) => n.stop().catch(() => {})));
     await Promise.all(this.proxies.map((p) => p.close()));
     await this.redis.kill();

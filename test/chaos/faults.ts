@@ -47,6 +47,8 @@ export class FaultSchedule {
     private readonly t0: number,
     private readonly firstCommitAfter: (ms: number) => number | null,
     private readonly log: (line: string) => void,
+    /** An interrupt: the schedule stops injecting and stops waiting for recovery. */
+    private readonly signal?: AbortSignal,
   ) {
     this.kinds = FAULT_KINDS.filter((k) => k !== 'etcdKill' || cluster.etcd !== null);
     // The first round crashes every actor kind once, besides every other fault kind.
@@ -66,7 +68,7 @@ export class FaultSchedule {
 
   /** Inject faults until `untilMs` (since start); the last one is always lifted and recovered from. */
   async run(untilMs: number): Promise<void> {
-    while (this.now() < untilMs) {
+    while (this.now() < untilMs && !this.signal?.aborted) {
       const kind = this.firstRound.shift() ?? this.random.pick(this.kinds);
       const record = await this.inject(kind);
       this.records.push(record);
@@ -162,7 +164,7 @@ export class FaultSchedule {
     const deadline = endedAt + RECOVERY_LIMIT_MS;
     let committedAt: number | null = null;
     let healthyAt: number | null = target ? null : endedAt;
-    while (this.now() < deadline) {
+    while (this.now() < deadline && !this.signal?.aborted) {
       committedAt ??= this.firstCommitAfter(endedAt);
       if (healthyAt === null && (await target!.health())?.status === 200) healthyAt = this.now();
       if (committedAt !== null && healthyAt !== null) return Math.max(committedAt, healthyAt);

@@ -19,6 +19,8 @@ export interface ChaosRunOptions {
   dir: string;
   /** Keep the databases and data directories after the run (for a post-mortem). */
   keep?: boolean;
+  /** Aborting it (Ctrl-C) ends the faults at once and tears the cluster down without checking. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -56,34 +58,37 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosSummary> {
   const stamp = (line: string) => log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   stamp(`starting a cluster (3 leaders, 2 members, ${opts.leaseBackend} lease, seed ${opts.seed}) in ${opts.dir}`);
   const cluster = await ChaosCluster.start({ leaders: 3, members: 2, leaseBackend: opts.leaseBackend, leaseTtlMs, dir: opts.dir, log: stamp });
+  // A terminal's Ctrl-C reaches the nodes too: from then on nothing restarts them.
+  opts.signal?.addEventListener('abort', () => cluster.retire(), { once: true });
   const monitor = new CommitMonitor(cluster.leadersDb.url, t0);
   const recorders = cluster.nodes.map((n) => new FeedRecorder(n));
   const readers = new HttpReaders(cluster, new Random(opts.seed + 2));
   const workload = new Workload(cluster, new Random(opts.seed + 1));
   try {
-    await waitUntil('every node healthy after start-up', 240_000, async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200));
+    await waitUntil('every node healthy after start-up', 240_000, opts.signal, async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200));
     stamp('cluster up; workload, feed subscribers and HTTP readers start');
     monitor.start();
     recorders.forEach((r) => r.start());
     readers.start();
     workload.start();
     const faultsFrom = performance.now() - t0;
-    const schedule = new FaultSchedule(cluster, new Random(opts.seed), t0, (ms) => monitor.firstCommitAfter(ms), stamp);
+    const schedule = new FaultSchedule(cluster, new Random(opts.seed), t0, (ms) => monitor.firstCommitAfter(ms), stamp, opts.signal);
     await schedule.run(faultsFrom + opts.durationMs);
+    opts.signal?.throwIfAborted();
     const faultsUntil = performance.now() - t0;
     stamp(`${schedule.records.length} faults injected; settling`);
 
     await workload.stop();
-    await waitUntil('every node healthy after the faults', SETTLE_LIMIT_MS, async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200));
+    await waitUntil('every node healthy after the faults', SETTLE_LIMIT_MS, opts.signal, async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200));
     await workload.resolve(SETTLE_LIMIT_MS);
     // Production goes on (members follow whoever leads): every replica must reach the head as it is now.
     const head = BigInt((await readChain(cluster.leadersDb.url)).at(-1)?.block_number ?? 0);
     stamp(`faults over, transactions resolved; waiting for every replica to reach block ${head}`);
-    await waitUntil(`every node's EL and every member's store at block ${head}`, SETTLE_LIMIT_MS, async () => {
+    await waitUntil(`every node's EL and every member's store at block ${head}`, SETTLE_LIMIT_MS, opts.signal, async () => {
       const healths = await Promise.all(cluster.nodes.map((n) => n.health()));
       return healths.every((h, i) => h && BigInt(h.body.elHead?.number ?? -1) >= head && (cluster.nodes[i]!.role === 'leader' || BigInt(h.body.sync?.lastSynced ?? -1) >= head));
     }).catch((err: Error) => stamp(err.message));
-    await waitUntil('every feed subscriber at the head', 30_000, async () => recorders.every((r) => r.recording.seen.has(head))).catch((err: Error) => stamp(err.message));
+    await waitUntil('every feed subscriber at the head', 30_000, opts.signal, async () => recorders.every((r) => r.recording.seen.has(head))).catch((err: Error) => stamp(err.message));
 
     recorders.forEach((r) => r.stop());
     await readers.stop();
@@ -286,9 +291,10 @@ async function includedTransactions(dbUrl: string): Promise<Map<string, bigint[]
   return out;
 }
 
-async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+async function waitUntil(what: string, timeoutMs: number, signal: AbortSignal | undefined, check: () => Promise<boolean>): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
+    signal?.throwIfAborted();
     if (await check().catch(() => false)) return;
     await sleep(250);
   }

@@ -38,7 +38,20 @@ const leaseTtlMs = Number(values['lease-ttl']);
 if (!Number.isSafeInteger(leaseTtlMs) || leaseTtlMs < 500) fail(`--lease-ttl is milliseconds (≥ 500), got ${JSON.stringify(values['lease-ttl'])}`);
 
 const dir = await chaosDir();
-const summary = await runChaos({ durationMs: durationS * 1000, seed, leaseBackend, leaseTtlMs, dir, keep: values.keep });
+// Ctrl-C (or SIGTERM) ends the faults and tears the cluster down: no node, EL, Redis or etcd is left behind.
+const interrupt = new AbortController();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  // `on`, not `once`: a terminal's Ctrl-C reaches this process both directly and relayed by tsx, and a second, unhandled SIGINT would kill it mid-teardown.
+  process.on(sig, () => {
+    if (!interrupt.signal.aborted) console.log(`chaos: ${sig}: stopping the faults and tearing the cluster down…`);
+    interrupt.abort();
+  });
+}
+const summary = await runChaos({ durationMs: durationS * 1000, seed, leaseBackend, leaseTtlMs, dir, keep: values.keep, signal: interrupt.signal }).catch((err: Error) => {
+  if (!interrupt.signal.aborted) throw err;
+  process.stdout.write('chaos: interrupted; the cluster is down, nothing was checked\n', () => process.exit(130));
+  return new Promise<never>(() => {});
+});
 console.log(formatSummary(summary));
 if (values.out) await writeFile(values.out, `${JSON.stringify(summary, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
 if (values.keep) console.log(`data directories and logs kept in ${dir}`);
