@@ -60,6 +60,8 @@ interface BuilderState {
    */
   handedToEl: number;
   consecutiveFailures: number;
+  /** No block built yet in this term: the first gets half the build wait (see `buildOne`). */
+  firstOfTerm: boolean;
 }
 
 /** Blocks replayed into the EL per tick while resuming, so one handler stays well inside its deadline. */
@@ -144,7 +146,10 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
     if (fcu.payloadStatus.status !== 'VALID' || fcu.payloadId === null) {
       throw new CodedError('EL_NOT_BUILDING', `forkchoiceUpdated on ${parent.number} answered ${fcu.payloadStatus.status} without a payload id`);
     }
-    await sleep(Math.max(0, opts.buildWaitMs - (performance.now() - started)), undefined, { signal: ctx.signal });
+    // A term's first block follows a handoff that already cost the chain time: half the build wait
+    // keeps a graceful handoff within one block time, at the price of a smaller first block.
+    const buildWaitMs = state.firstOfTerm ? opts.buildWaitMs / 2 : opts.buildWaitMs;
+    await sleep(Math.max(0, buildWaitMs - (performance.now() - started)), undefined, { signal: ctx.signal });
     const built = await engine.getPayloadV4(fcu.payloadId, { signal: ctx.signal });
     const encoded: EncodedBlock = await ctx.pool.run('encodeBlock', {
       executionPayload: built.executionPayload,
@@ -233,7 +238,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
   }
 
   return {
-    init: () => ({ term: null, head: null, fenced: false, resubmitted: false, handedToEl: 0, consecutiveFailures: 0 }),
+    init: () => ({ term: null, head: null, fenced: false, resubmitted: false, handedToEl: 0, consecutiveFailures: 0, firstOfTerm: true }),
 
     async handle(msg, state, ctx) {
       switch (msg.type) {
@@ -244,6 +249,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
           state.resubmitted = false;
           state.handedToEl = 0;
           state.consecutiveFailures = 0;
+          state.firstOfTerm = true;
           status.update({ producer: { state: 'resuming' } });
           ctx.send(ctx.name, { type: 'tick', epoch: msg.epoch });
           return state;
@@ -285,6 +291,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
         retryInMs = 0;
       } else {
         state.head = await buildOne(state, ctx, term);
+        state.firstOfTerm = false;
         state.consecutiveFailures = 0;
         status.update({ head: { number: state.head.number, hash: state.head.hash }, producer: { state: 'producing' } });
         retryInMs = Math.max(0, opts.blockTimeMs - (performance.now() - slotStart));
