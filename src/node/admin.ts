@@ -20,7 +20,6 @@ export interface AdminModules {
 export interface ChaosControl {
   injectFault(actor: string, fault: ActorFault): void;
   killWorker(task?: string): void;
-  injected(): Record<string, number>;
 }
 
 export interface AdminOptions {

@@ -132,7 +132,7 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
         backend,
         elector: electorRef,
         logger,
-        chaos: { injectFault: (actor, fault) => supervisor!.injectFault(actor, fault), killWorker: (task) => runtime.chaos.killWorker(task), injected: () => runtime.chaos.injected() },
+        chaos: { injectFault: (actor, fault) => supervisor!.injectFault(actor, fault), killWorker: (task) => runtime.chaos.killWorker(task) },
       }) },
     (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'),
   );

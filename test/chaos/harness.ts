@@ -1,10 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { decode } from '../../src/runtime/codec.js';
-import type { BlockEnvelope } from '../../src/tasks/encodeBlock.js';
-import { keccak256 } from '../../src/tasks/keccak256.js';
-import { readChain, type ChainRow } from '../helpers/chain.js';
+import { blockTxHashes } from '../../src/tasks/blockTxHashes.js';
+import { waitFor } from '../helpers/batonProcess.js';
+import { chainBreaks, readChain, type ChainRow } from '../helpers/chain.js';
 import { ChaosCluster, type LeaseBackendName } from './cluster.js';
 import { FAULT_KINDS, FaultSchedule, type FaultKind, type FaultRecord } from './faults.js';
 import { Random } from './random.js';
@@ -65,7 +63,7 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosSummary> {
   const readers = new HttpReaders(cluster, new Random(opts.seed + 2));
   const workload = new Workload(cluster, new Random(opts.seed + 1));
   try {
-    await waitUntil('every node healthy after start-up', 240_000, opts.signal, async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200));
+    await waitFor('every node healthy after start-up', async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200), 240_000, 250, opts.signal);
     stamp('cluster up; workload, feed subscribers and HTTP readers start');
     monitor.start();
     recorders.forEach((r) => r.start());
@@ -79,16 +77,16 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosSummary> {
     stamp(`${schedule.records.length} faults injected; settling`);
 
     await workload.stop();
-    await waitUntil('every node healthy after the faults', SETTLE_LIMIT_MS, opts.signal, async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200));
+    await waitFor('every node healthy after the faults', async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200), SETTLE_LIMIT_MS, 250, opts.signal);
     await workload.resolve(SETTLE_LIMIT_MS);
     // Production goes on (members follow whoever leads): every replica must reach the head as it is now.
     const head = BigInt((await readChain(cluster.leadersDb.url)).at(-1)?.block_number ?? 0);
     stamp(`faults over, transactions resolved; waiting for every replica to reach block ${head}`);
-    await waitUntil(`every node's EL and every member's store at block ${head}`, SETTLE_LIMIT_MS, opts.signal, async () => {
+    await waitFor(`every node's EL and every member's store at block ${head}`, async () => {
       const healths = await Promise.all(cluster.nodes.map((n) => n.health()));
       return healths.every((h, i) => h && BigInt(h.body.elHead?.number ?? -1) >= head && (cluster.nodes[i]!.role === 'leader' || BigInt(h.body.sync?.lastSynced ?? -1) >= head));
-    }).catch((err: Error) => stamp(err.message));
-    await waitUntil('every feed subscriber at the head', 30_000, opts.signal, async () => recorders.every((r) => r.recording.seen.has(head))).catch((err: Error) => stamp(err.message));
+    }, SETTLE_LIMIT_MS, 250, opts.signal).catch((err: Error) => stamp(err.message));
+    await waitFor('every feed subscriber at the head', async () => recorders.every((r) => r.recording.seen.has(head)), 30_000, 250, opts.signal).catch((err: Error) => stamp(err.message));
 
     recorders.forEach((r) => r.stop());
     await readers.stop();
@@ -242,15 +240,7 @@ async function check(cluster: ChaosCluster, r: Recorded): Promise<ChaosSummary> 
 /** One chain, contiguous from 1, parent-linked, one hash per height, epochs never decreasing. */
 function checkChain(where: string, rows: ChainRow[], violations: string[]): void {
   if (new Set(rows.map((row) => row.block_hash)).size !== rows.length) violations.push(`${where}: a hash at two heights`);
-  for (const [i, row] of rows.entries()) {
-    const prev = rows[i - 1];
-    if (row.block_number !== BigInt(i + 1)) {
-      violations.push(`${where}: height ${row.block_number} at position ${i + 1} (a gap)`);
-      return;
-    }
-    if (prev && row.parent_hash !== prev.block_hash) violations.push(`${where}: parent link broken at ${row.block_number}`);
-    if (prev && row.epoch < prev.epoch) violations.push(`${where}: epoch decreases at ${row.block_number}`);
-  }
+  violations.push(...chainBreaks(rows).map((b) => `${where}: ${b}`));
 }
 
 /** Canonical block hashes 1..`upTo` on an EL, batched; null where it has none. */
@@ -278,12 +268,9 @@ async function includedTransactions(dbUrl: string): Promise<Map<string, bigint[]
   const out = new Map<string, bigint[]>();
   try {
     const rows = await sql<{ block_number: bigint; payload_data: Buffer }[]>`SELECT block_number, payload_data FROM payloads ORDER BY block_number`;
-    for (const row of rows) {
-      const envelope = decode<BlockEnvelope>(row.payload_data);
-      for (const tx of envelope.executionPayload.transactions) {
-        const hash = `0x${Buffer.from(keccak256(Buffer.from(tx.slice(2), 'hex'))).toString('hex')}`;
-        out.set(hash, [...(out.get(hash) ?? []), row.block_number]);
-      }
+    const hashes = blockTxHashes(rows.map((row) => row.payload_data));
+    for (const [i, row] of rows.entries()) {
+      for (const hash of hashes[i]!) out.set(hash, [...(out.get(hash) ?? []), row.block_number]);
     }
   } finally {
     await sql.end({ timeout: 2 });
@@ -291,15 +278,6 @@ async function includedTransactions(dbUrl: string): Promise<Map<string, bigint[]
   return out;
 }
 
-async function waitUntil(what: string, timeoutMs: number, signal: AbortSignal | undefined, check: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    signal?.throwIfAborted();
-    if (await check().catch(() => false)) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-}
 
 /** The summary as an operator reads it. */
 export function formatSummary(s: ChaosSummary): string {

@@ -59,11 +59,12 @@ for (const role of ['standby', 'member'] as const) {
     }, 30_000);
     t.is(after.problems.sync, undefined, 'no halt: a dead worker says nothing about the block');
     const synced = BigInt(after.elHead.number);
-    await waitFor(`the ${role} executes past block ${synced}`, async () => {
+    const advanced = await waitFor(`the ${role} healthy and past block ${synced + 2n}`, async () => {
       const h = await node.health();
-      return h.status === 200 && BigInt(h.body.elHead.number) > synced + 2n;
+      return h.status === 200 && BigInt(h.body.elHead.number) > synced + 2n ? h.body : undefined;
     }, 30_000);
-    t.pass();
+    t.true(BigInt(advanced.elHead.number) > synced + 2n, `the ${role} executed blocks after the worker died`);
+    t.is(advanced.problems.sync, undefined, `the ${role} is not halted`);
   });
 }
 

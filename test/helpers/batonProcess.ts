@@ -77,11 +77,12 @@ export async function startBaton(opts: StartOptions): Promise<BatonProcess> {
   };
 }
 
-/** Poll `check` until it returns a value (not undefined/false); throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+/** Poll `check` until it returns a value (not undefined/false); throws with `what` after `timeoutMs`, or at once when `signal` aborts. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 200, signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     try {
       const value = await check();
       if (value !== undefined && value !== false) return value;

@@ -34,6 +34,22 @@ export interface OneChainOptions {
 }
 
 /**
+ * What breaks a committed chain read by `readChain`: the first height out of place (a gap or a
+ * duplicate: every later one is out of place too), broken parent links, decreasing epochs.
+ */
+export function chainBreaks(rows: ChainRow[]): string[] {
+  const broken: string[] = [];
+  const gapAt = rows.findIndex((row, i) => row.block_number !== BigInt(i + 1));
+  if (gapAt >= 0) broken.push(`height ${rows[gapAt]!.block_number} at index ${gapAt}: not contiguous`);
+  for (const [i, row] of rows.entries()) {
+    const prev = rows[i - 1];
+    if (prev && row.parent_hash !== prev.block_hash) broken.push(`parent link broken at ${row.block_number}`);
+    if (prev && row.epoch < prev.epoch) broken.push(`epoch decreases at ${row.block_number}: ${prev.epoch} → ${row.epoch}`);
+  }
+  return broken;
+}
+
+/**
  * The committed chain is one chain (DESIGN §4): one hash per height (unique hashes too),
  * contiguous from 1, parent-linked, epochs never decreasing; with `stream`, the Redis Stream holds
  * the same hash at every height; with `elRpcUrl`, that EL has the committed head.
@@ -42,15 +58,8 @@ export async function assertOneChain(t: ExecutionContext, opts: OneChainOptions)
   const rows = await readChain(opts.dbUrl);
   t.true(rows.length > 0, 'something was committed');
   t.is(new Set(rows.map((r) => r.block_hash)).size, rows.length, 'no hash at two heights');
-  const broken: string[] = [];
-  for (const [i, row] of rows.entries()) {
-    if (row.block_number !== BigInt(i + 1)) broken.push(`height ${row.block_number} at index ${i}: not contiguous`);
-    const prev = rows[i - 1];
-    if (prev && row.parent_hash !== prev.block_hash) broken.push(`parent link broken at ${row.block_number}`);
-    if (prev && row.epoch < prev.epoch) broken.push(`epoch decreases at ${row.block_number}: ${prev.epoch} → ${row.epoch}`);
-  }
   // One assertion for the whole chain, naming every break, instead of hundreds of passing ones.
-  t.deepEqual(broken, [], 'contiguous, parent-linked, epochs never decreasing');
+  t.deepEqual(chainBreaks(rows), [], 'contiguous, parent-linked, epochs never decreasing');
   if (opts.stream) {
     const entries = await opts.stream.redis.xrange(opts.stream.key, '-', '+');
     const streamHash = new Map(entries.map(([id, fields]) => [id, fields[fields.indexOf('block_hash') + 1]]));

@@ -2,8 +2,7 @@ import test from 'ava';
 import { Redis } from 'ioredis';
 import { DEV_CHAIN_ID } from '../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
-import { decode } from '../../src/runtime/codec.js';
-import type { BlockEnvelope } from '../../src/tasks/encodeBlock.js';
+import { blockTxHashes } from '../../src/tasks/blockTxHashes.js';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
 import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
@@ -53,16 +52,14 @@ function transfers(count: number): { raw: string; hash: string }[] {
 /** Which committed block holds each hash, read from the payloads the leaders' API serves. */
 async function blocksContaining(node: BatonProcess, hashes: Set<string>): Promise<Map<string, bigint[]>> {
   const found = new Map<string, bigint[]>();
-  const { keccak256 } = await import('../../src/tasks/keccak256.js');
   let after = -1n;
   for (;;) {
     const query = after < 0n ? 'limit=100' : `after=${after}&limit=100`;
     const page = (await (await fetch(`${node.apiUrl}/blocks?${query}`)).json()) as { block_number: number; payload_data: string }[];
     if (page.length === 0) return found;
-    for (const block of page) {
-      const envelope = decode<BlockEnvelope>(Buffer.from(block.payload_data, 'base64'));
-      for (const tx of envelope.executionPayload.transactions) {
-        const hash = `0x${Buffer.from(keccak256(Buffer.from(tx.slice(2), 'hex'))).toString('hex')}`;
+    const pageHashes = blockTxHashes(page.map((block) => Buffer.from(block.payload_data, 'base64')));
+    for (const [i, block] of page.entries()) {
+      for (const hash of pageHashes[i]!) {
         if (hashes.has(hash)) found.set(hash, [...(found.get(hash) ?? []), BigInt(block.block_number)]);
       }
       after = BigInt(block.block_number);

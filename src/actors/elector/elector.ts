@@ -172,7 +172,7 @@ export class Elector extends EventEmitter<ElectorEvents> {
           await this.pause(this.opts.retryIntervalMs, signal);
         } else if (this.grant === null) {
           // A loop: a release notice wakes the pause, but only campaignNow ends a hold-off.
-          for (let holdOff = this.holdOffUntil - performance.now(); holdOff > 0; holdOff = this.holdOffUntil - performance.now()) await this.pause(holdOff, signal);
+          while (this.holdOffUntil > performance.now()) await this.pause(this.holdOffUntil - performance.now(), signal);
           this.blockedReason = this.opts.campaignGate?.() ?? null;
           if (this.blockedReason === null) await this.tryAcquire(signal);
           if (this.grant === null) await this.pause(performance.now() < this.eagerUntil ? EAGER_RETRY_MS : this.opts.retryIntervalMs, signal);
