@@ -162,7 +162,8 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
     if (summary.number !== parent.number + 1n || summary.parentHash !== parent.hash.toLowerCase()) {
       throw new CodedError('EL_WRONG_PARENT', `the EL built ${summary.number} on ${summary.parentHash}, not on the committed head ${parent.number} ${parent.hash}`);
     }
-    await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisherId, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil }, COMMIT_TIMEOUT_MS);
+    const buildMs = performance.now() - started;
+    await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisherId, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs }, COMMIT_TIMEOUT_MS);
     return { number: summary.number, hash: summary.hash, timestamp: summary.timestamp };
   }
 

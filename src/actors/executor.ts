@@ -5,6 +5,7 @@ import type { BlockSink } from './publisher.js';
 import type { Actor, ActorContext } from '../runtime/actor.js';
 import { decode } from '../runtime/codec.js';
 import { CodedError } from '../runtime/errors.js';
+import { BlockLog } from './blockLog.js';
 import type { SyncBlock } from '../tasks/decodeBlockPage.js';
 import type { BlockEnvelope } from '../tasks/encodeBlock.js';
 import type { VerifyPayloadResult } from '../tasks/verifyPayload.js';
@@ -53,6 +54,7 @@ export interface ExecutorModules {
 
 interface ExecutorState {
   position: SyncPosition;
+  blockLog: BlockLog;
   /** Highest block in this node's own store (members), so re-executed blocks are not stored twice. */
   storedHead: bigint;
   halted: string | null;
@@ -98,6 +100,7 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
   async function execute(block: SyncBlock, state: ExecutorState, ctx: ActorContext<ExecutorMsg>): Promise<SyncPosition> {
     if (state.halted) throw new CodedError(ExecutorErrorCode.HALTED, state.halted);
     const { position } = state;
+    const started = performance.now();
     const expected = position.lastSynced + 1n;
     if (block.number !== expected) throw new CodedError(ExecutorErrorCode.OUT_OF_ORDER, `expected block ${expected}, got ${block.number}`, { expected: expected.toString() });
     const meta = { number: block.number.toString(), hash: block.hash };
@@ -155,6 +158,7 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
     const encoded = { summary: { number: block.number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp, txCount: block.txCount }, payloadData: block.payloadData, requestsData: block.requestsData };
     for (const sink of modules.sinks) await sink.publish(encoded, block.epoch).catch((err: Error) => ctx.logger.warn({ err, sink: sink.name }, 'Publishing a synced block failed'));
     state.position = { lastSynced: block.number, lastHash: block.hash.toLowerCase() };
+    state.blockLog.block({ number: block.number, hash: block.hash, txs: block.txCount, timings: { executeMs: performance.now() - started } });
     // Counted on the board, not in state: the total survives a restart of this actor.
     status.updateSync({ lastSynced: block.number, totalSynced: (status.current.sync?.totalSynced ?? 0) + 1, lastBlockTimestamp: block.timestamp });
     return state.position;
@@ -163,7 +167,7 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
   return {
     // No EL call here: an EL that is slow or down must not make init crash and restart in a loop
     // (past the restart intensity that would stop the node). The Syncer asks for the position first.
-    init: () => ({ position: { lastSynced: -1n, lastHash: '0x' }, storedHead: -1n, halted: null }),
+    init: (ctx) => ({ position: { lastSynced: -1n, lastHash: '0x' }, storedHead: -1n, halted: null, blockLog: new BlockLog(ctx.logger, opts.storeBlocks ? 'Block synced' : 'Block executed') }),
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'position': {

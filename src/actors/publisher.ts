@@ -3,12 +3,13 @@ import type { IBlockStore } from '../adapters/postgres/interface.js';
 import type { Actor, ActorContext } from '../runtime/actor.js';
 import { decode } from '../runtime/codec.js';
 import { CodedError } from '../runtime/errors.js';
+import { BlockLog } from './blockLog.js';
 import type { StatusBoard } from '../node/status.js';
 import type { BlockEnvelope, EncodedBlock } from '../tasks/encodeBlock.js';
 
 export type PublisherMsg =
   /** Ask: validate, commit with the fence, then publish. Replies `{number}` or a coded error. */
-  | { type: 'commit'; block: EncodedBlock; epoch: bigint; validUntil: number }
+  | { type: 'commit'; block: EncodedBlock; epoch: bigint; validUntil: number; /** forkchoiceUpdated → encoded, for the block's log line. */ buildMs: number }
   /** A new term: re-publish committed blocks a predecessor may have died before appending. */
   | { type: 'repairStream'; epoch: bigint }
   /**
@@ -41,6 +42,10 @@ export interface PublisherMetrics {
   blockCommitted(number: bigint): void;
 }
 
+interface PublisherState {
+  blockLog: BlockLog;
+}
+
 /**
  * The Publisher (DESIGN §2.3): nothing becomes visible before it is committed, and nothing is
  * committed that the EL did not call VALID. Order: `newPayloadV4` on our own EL (VALID, head
@@ -48,16 +53,17 @@ export interface PublisherMetrics {
  * sinks (fenced Redis `XADD`, WebSocket feed). A failed commit publishes nothing; a failed sink is
  * reported on `/health` and repaired on the next term.
  */
-export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, null> {
+export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, PublisherState> {
   const { engine, store, status, sinks, identity, metrics } = modules;
 
   function assertLease(validUntil: number, step: string): void {
     if (performance.now() >= validUntil) throw new CodedError('LEASE_EXPIRED', `local lease deadline passed before ${step}`);
   }
 
-  async function commit(msg: Extract<PublisherMsg, { type: 'commit' }>, ctx: ActorContext<PublisherMsg>): Promise<void> {
+  async function commit(msg: Extract<PublisherMsg, { type: 'commit' }>, state: PublisherState, ctx: ActorContext<PublisherMsg>): Promise<void> {
     const { block, epoch, validUntil } = msg;
     const { summary } = block;
+    const commitStarted = performance.now();
     assertLease(validUntil, 'validation');
     const envelope = decode<BlockEnvelope>(block.payloadData);
     const requests = decode<Data[]>(block.requestsData);
@@ -70,6 +76,7 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, n
     await store.commitBlock({ ...summary, payloadData: block.payloadData, requestsData: block.requestsData }, epoch, identity);
     metrics.observeCommit((performance.now() - started) / 1000);
     metrics.blockCommitted(summary.number);
+    state.blockLog.block({ number: summary.number, hash: summary.hash, txs: summary.txCount, timings: { buildMs: msg.buildMs, commitMs: performance.now() - commitStarted } });
 
     const publishStarted = performance.now();
     try {
@@ -90,12 +97,12 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, n
   }
 
   return {
-    init: () => null,
+    init: (ctx) => ({ blockLog: new BlockLog(ctx.logger, 'Block committed') }),
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'commit':
           try {
-            await commit(msg, ctx);
+            await commit(msg, state, ctx);
             ctx.reply({ number: msg.block.summary.number });
           } catch (err) {
             if (ctx.signal.aborted || !(err instanceof CodedError)) throw err;

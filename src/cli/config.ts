@@ -55,6 +55,9 @@ function readArgv(argv: readonly string[]): Map<OptionKey, RawValue> {
     const label = `--${m[1]}`;
     const key = byFlag.get(m[1]!);
     if (key === undefined) throw new ConfigError(`${label}: unknown option (flag)`, { key: label, source: "flag" });
+    // Every option takes one value (lists are comma-separated): a second one is a mistake, not an override.
+    const earlier = out.get(key);
+    if (earlier) throw new ConfigError(`${label}: given twice (as ${earlier.label} ${specOf(key).secret ? "<redacted>" : JSON.stringify(earlier.raw)} before); give each option once (flag)`, { key, source: "flag" });
     let raw = m[2];
     if (raw === undefined && specOf(key).parse === bool) raw = "true";
     if (raw === undefined) {
@@ -154,6 +157,8 @@ function resolve(o: ParsedOptions, winners: Map<OptionKey, RawValue>): Config {
   const leaseBackend = o.leaseBackend ?? (hasRedis ? "redis" : "file");
   const leaseSource = winners.get("leaseBackend");
   if (leaseBackend === "redis" && !hasRedis && leaseSource) throw invalid(leaseSource, "leaseBackend", "needs --redis-addr or --redis-sentinels");
+  // Embedded PGlite serves one connection, which the block store holds: the lease needs a server of its own.
+  if (leaseBackend === "postgres" && !o.postgresUrl && leaseSource) throw invalid(leaseSource, "leaseBackend", "needs a PostgreSQL server (--postgres-url)");
   let jwtSecret = o.jwtSecret;
   const jwtFile = winners.get("jwtSecretFile");
   if (o.jwtSecretFile !== undefined && jwtFile) {

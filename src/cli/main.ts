@@ -4,7 +4,6 @@
  * (one line naming the flag), 1 when the supervisor escalated (the process manager restarts us).
  */
 import pino from 'pino';
-import { startNode } from '../node/index.js';
 import { StartupError } from '../node/errors.js';
 import { exitOnConfigError, helpText, parseConfig } from './config.js';
 import { ConfigError } from './errors.js';
@@ -23,6 +22,9 @@ const config = parsed;
 /** JSON lines for log shippers; pretty only for a person at a terminal (a pipe or a file gets JSON). */
 const logger = pino({ level: config.logLevel, base: { instance: config.instanceId }, ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}) });
 
+// Loaded only now: the node's modules (PGlite, the Engine API client, …) take a second or more to
+// load, and a mistyped flag should be refused before that.
+const { startNode } = await import('../node/index.js');
 const node = await startNode(config, logger).catch((err: unknown) => {
   if (err instanceof StartupError) exitOnConfigError(new ConfigError(err.message, { key: err.flag }));
   logger.fatal({ err }, 'Node failed to start');

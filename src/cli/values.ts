@@ -3,6 +3,7 @@
  * value) into a typed value or throws `InvalidValue` with the problem only; `config.ts` prefixes
  * the key, the (possibly redacted) value and the source, so every message has one shape.
  */
+import { resolve as resolvePath } from "node:path";
 import type { ListenAddress } from "../adapters/http/options.js";
 
 /** A rejected value. The message completes `<key>: "<value>" …`, e.g. `is not a duration`. */
@@ -13,10 +14,15 @@ export type Parser<T> = (raw: string) => T;
 /** Any string, for free-form values such as passwords. */
 export const text: Parser<string> = (raw) => raw;
 
-/** A file or directory path; empty is refused (an optional path is unset by an empty value instead). */
+/**
+ * A file or directory path, made absolute against the working directory at start: the node hands
+ * paths to child processes with other working directories (the embedded EL runs in its data dir),
+ * where a relative path would name another place. Empty is refused (an optional path is unset by
+ * an empty value instead).
+ */
 export const path: Parser<string> = (raw) => {
   if (raw.trim() === "") throw new InvalidValue("is not a path");
-  return raw;
+  return resolvePath(raw);
 };
 
 /**

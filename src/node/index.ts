@@ -14,14 +14,17 @@ import { HttpEngineClient } from '../adapters/engine/http.js';
 import { attachFeed, feedSink } from '../adapters/feed/index.js';
 import type { EngineApi } from '../adapters/engine/interface.js';
 import { engineOptions } from '../adapters/engine/options.js';
-import { startEmbeddedEl } from '../adapters/executionClient/embedded.js';
-import { createApiServer, createHealthServer, type HttpServer } from '../adapters/http/index.js';
+import { lockDataDir } from '../adapters/dataDir/lock.js';
+import { SupervisedEl } from '../adapters/executionClient/supervised.js';
+import { defaultBlocksApiOptions, HttpServer, type HealthReport } from '../adapters/http/index.js';
+import { registerBlockRoutes } from '../adapters/http/blocksApi.js';
+import { registerHealthRoutes } from '../adapters/http/health.js';
 import { HttpError, HttpErrorCode } from '../adapters/http/errors.js';
 import { JsonRpcError, JsonRpcErrorCode, registerJsonRpc, type JsonRpcMethod } from '../adapters/http/jsonRpc.js';
 import { createMempool, engineTxCheck, txStatusJson, type MempoolService } from '../adapters/mempool/index.js';
 import { createLeaseBackend, EtcdLease, type LeaseBackend } from '../adapters/lease/index.js';
 import { openBlockStore } from '../adapters/postgres/index.js';
-import { createRedis, describeRedis } from '../adapters/redis/connection.js';
+import { connectRedis, describeRedis, RedisConnectError } from '../adapters/redis/connection.js';
 import { redisStreamSink } from '../adapters/redis/streamSink.js';
 import { type Config, defaultAdvertiseUrl } from '../cli/config.js';
 import { createRuntimeModules } from '../runtime/index.js';
@@ -84,29 +87,50 @@ export async function startNode(config: Config, logger: Logger, overrides: NodeO
 }
 
 async function startWith(config: Config, logger: Logger, closers: Closer[], closeAll: () => Promise<void>, overrides: NodeOverrides): Promise<BatonNode> {
+  // First, before anything in the data dir is touched: a second node on it must change nothing.
+  const lock = await lockDataDir(config.dataDir, { instanceId: config.instanceId }).catch((err: Error) => {
+    throw new StartupError('--data-dir', err.message);
+  });
+  closers.push({ name: 'data dir lock', close: () => lock.release() });
   const registry = new Registry();
   const runtime = createRuntimeModules({ logger, registry, chaos: config.chaos, pool: overrides.pool });
   closers.push({ name: 'pool', close: () => runtime.pool.destroy() });
   const nodeMetrics = createNodeMetrics(registry);
 
-  const { engine, endpoints } = await openEngine(config, logger, closers);
-  const { store, stop: stopStore } = await openBlockStore({ url: config.postgresUrl, embeddedDataDir: join(config.dataDir, 'pg') }, { logger }).catch((err) => {
-    throw new StartupError(config.postgresUrl ? '--postgres-url' : '--data-dir', `cannot open the block store: ${(err as Error).message}`);
-  });
-  closers.push({ name: 'store', close: stopStore });
+  // Then the listen addresses: a busy port fails the start at once, and `/health` answers 503
+  // "starting" while the dependencies come up.
+  const health = new HttpServer({ ...config.healthAddr, name: 'health' }, { logger });
+  const api = new HttpServer({ ...config.apiAddr, name: 'api' }, { logger });
+  let report: () => HealthReport = () => ({ healthy: false, body: { status: 'starting', role: config.role, instanceId: config.instanceId } });
+  registerHealthRoutes(health, { registry, health: () => report() });
+  await listen(health, '--health-addr', closers);
+  await listen(api, '--api-addr', closers);
 
-  const redis = config.redisAddr || config.redisSentinels ? await openRedis(config, logger, closers) : null;
+  // The services other processes run are checked while embedded PGlite opens (seconds on a new
+  // data dir), and all of them before the embedded EL, which takes seconds more: a wrong address
+  // fails the start in a few seconds.
+  const opening = openStore(config, logger, closers);
+  opening.catch(() => {}); // awaited below, also when a check in between fails first
+  let redis: Redis | null;
+  let backend: LeaseBackend;
+  try {
+    redis = config.redisAddr || config.redisSentinels ? await openRedis(config, logger, closers) : null;
+    backend = await openLeaseBackend(config, logger, redis, closers);
+  } catch (err) {
+    await opening.catch(() => {}); // its closer is registered once it opened
+    throw err;
+  }
+  const store = await opening;
   if (!redis) logger.info('Redis not configured (--redis-addr or --redis-sentinels): Redis Stream, shared mempool and watcher are off');
-
-  const backend = await openLeaseBackend(config, logger, redis, closers);
+  const { engine, endpoints, el } = await openEngine(config, logger, closers, nodeMetrics);
   const mempool = redis ? await openMempool(config, { redis, logger, registry, pool: runtime.pool, engine }) : null;
 
   const status = new StatusBoard({ role: config.role, instanceId: config.instanceId, leaseBackend: config.leaseBackend });
 
   let supervisor: Supervisor | null = null;
-  const report = () => healthReport(status, supervisor?.restartCounts() ?? {}, endpoints, runtime.chaos.enabled ? runtime.chaos.injected() : null);
-  const health = createHealthServer(config.healthAddr, { logger, registry, health: report });
-  const api = createApiServer(config.apiAddr, { logger, store });
+  const executionClient = () => ({ ...endpoints, reachable: !status.current.problems.el, head: status.current.elHead, restarts: el?.report().restarts ?? 0, ...(el ? { process: el.report() } : {}) });
+  report = () => healthReport(status, supervisor?.restartCounts() ?? {}, executionClient(), runtime.chaos.enabled ? runtime.chaos.injected() : null);
+  registerBlockRoutes(api, defaultBlocksApiOptions, { logger, store });
   api.get('/', (reply) => reply.send(200, 'text/html; charset=utf-8', STATUS_PAGE));
   api.get('/status', (reply) => reply.json(200, report().body));
   api.get('/txs/:hash', async (reply, req) => {
@@ -117,7 +141,7 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
     reply.json(status.status === 'unknown' ? 404 : 200, { hash: hash.toLowerCase(), ...status });
   });
   const feed = attachFeed(api.app, { maxSubscribers: config.feedMaxSubscribers }, { store, logger, metrics: registry });
-  closers.push({ name: 'feed', close: async () => feed.close() });
+  closers.push({ name: 'feed', close: () => feed.close() });
   // The Stream first, then the feed: both only ever see committed blocks (the Publisher calls them after the commit).
   const sinks: BlockSink[] = [
     ...(redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger, store })] : []),
@@ -137,11 +161,8 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
     (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'),
   );
   if (!config.adminToken) logger.info('Admin JSON-RPC methods are off (no --admin-token)');
-  await listen(health, '--health-addr', closers);
-  await listen(api, '--api-addr', closers);
   /** Published with the lease: members and operators reach the leader's API here. */
   const advertiseUrl = config.advertiseUrl ?? defaultAdvertiseUrl(config.apiAddr, api.port);
-
   const leaseTtlMs = config.leaseTtl;
   /** Block production: present on leader-capable nodes only. Publisher first, so a restart of it restarts the rest (rest_for_one). */
   const leaderChildren = (): ChildSpec[] => [
@@ -231,7 +252,17 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   closers.push({ name: 'probe', close: async () => probe.abort() });
 
   let stopping: Promise<void> | null = null;
-  const stop = () => (stopping ??= supervisor.stop().then(closeAll));
+  // Actors first (the Elector releases the lease), then the feed says 1001 to its clients before
+  // the servers go away, then everything else in reverse order of opening.
+  const stop = () =>
+    (stopping ??= supervisor
+      .stop()
+      .then(() => feed.close())
+      .then(() => {
+        api.close();
+        health.close();
+      })
+      .then(closeAll));
   const stopped = supervisor.done.then(
     () => stopping ?? undefined,
     async (err) => {
@@ -239,7 +270,12 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
       throw err;
     },
   );
-  logger.info({ instanceId: config.instanceId, role: config.role, health: health.port, api: api.port, advertiseUrl, leaseBackend: config.leaseBackend }, 'Baton node started');
+  const apiUrl = defaultAdvertiseUrl(config.apiAddr, api.port);
+  const healthUrl = defaultAdvertiseUrl(config.healthAddr, health.port);
+  logger.info(
+    { instanceId: config.instanceId, role: config.role, advertiseUrl, leaseBackend: config.leaseBackend, dataDir: lock.dir },
+    `Baton node ready: status page ${apiUrl}/ · blocks ${apiUrl}/blocks/latest · JSON-RPC ${apiUrl}/rpc · feed ${apiUrl.replace(/^http/, 'ws')}/feed · health ${healthUrl}/health · metrics ${healthUrl}/metrics`,
+  );
   return { healthPort: health.port, apiPort: api.port, supervisor, stop, stopped };
 }
 
@@ -250,17 +286,21 @@ interface EngineEndpoints {
   rpcUrl: string | null;
 }
 
-async function openEngine(config: Config, logger: Logger, closers: Closer[]): Promise<{ engine: EngineApi; endpoints: EngineEndpoints }> {
+async function openEngine(config: Config, logger: Logger, closers: Closer[], metrics: NodeMetrics): Promise<{ engine: EngineApi; endpoints: EngineEndpoints; el: SupervisedEl | null }> {
   let url = config.ethClientUrl;
   let rpcUrl = config.ethRpcUrl;
   let jwtSecret = config.jwtSecret;
   const flag = url ? '--eth-client-url' : '--data-dir';
+  let el: SupervisedEl | null = null;
   if (!url) {
-    const el = await startEmbeddedEl({ dataDir: join(config.dataDir, 'el'), genesisPath: config.genesis }, { logger: logger.child({ component: 'el' }) }).catch((err) => {
-      throw new StartupError(config.genesis ? '--genesis' : '--data-dir', `the embedded execution client did not start: ${(err as Error).message.split('\n')[0]}`);
+    const elLogger = logger.child({ component: 'el' });
+    el = await SupervisedEl.start({ dataDir: join(config.dataDir, 'el'), genesisPath: config.genesis }, { logger: elLogger, onRestart: () => metrics.elRestarts.inc() }).catch((err) => {
+      const tail = (err as { meta?: { logTail?: string } }).meta?.logTail;
+      if (tail) elLogger.error({ logTail: tail }, 'The embedded execution client did not start');
+      throw new StartupError(config.genesis ? '--genesis' : '--data-dir', `the embedded execution client did not start: ${(err as Error).message}`);
     });
-    closers.push({ name: 'embedded EL', close: () => el.stop() });
-    logger.info({ engineUrl: el.engineUrl, rpcUrl: el.rpcUrl, ports: el.ports, pid: el.pid, log: el.logPath }, 'Embedded execution client started');
+    const started = el;
+    closers.push({ name: 'embedded EL', close: () => started.stop() });
     ({ engineUrl: url, rpcUrl, jwtSecret } = el);
   }
   const endpoints = { embedded: !config.ethClientUrl, engineUrl: url!, rpcUrl: rpcUrl ?? null };
@@ -272,42 +312,68 @@ async function openEngine(config: Config, logger: Logger, closers: Closer[]): Pr
     const culprit = code === 'ENGINE_UNAUTHORIZED' ? (config.jwtSecretFile ? '--jwt-secret-file' : '--jwt-secret') : flag;
     throw new StartupError(culprit, `the execution client at ${url} refused engine_exchangeCapabilities: ${(err as Error).message}`);
   }
-  return { engine, endpoints };
+  return { engine, endpoints, el };
+}
+
+/** The block store: PostgreSQL at `--postgres-url`, else embedded PGlite in the data dir. */
+async function openStore(config: Config, logger: Logger, closers: Closer[]) {
+  const { store, stop } = await openBlockStore({ url: config.postgresUrl, embeddedDataDir: join(config.dataDir, 'pg') }, { logger }).catch((err) => {
+    throw new StartupError(config.postgresUrl ? '--postgres-url' : '--data-dir', `cannot open the block store: ${(err as Error).message}`);
+  });
+  closers.push({ name: 'store', close: stop });
+  return store;
 }
 
 async function openRedis(config: Config, logger: Logger, closers: Closer[]): Promise<Redis> {
   const target = { addr: config.redisAddr, password: config.redisPassword, tlsCaFile: config.redisTlsCaFile, sentinels: config.redisSentinels, sentinelName: config.redisSentinelName };
   const flag = config.redisSentinels ? '--redis-sentinels' : '--redis-addr';
-  let redis: Redis;
-  try {
-    redis = createRedis(target);
-  } catch (err) {
-    throw new StartupError(config.redisTlsCaFile ? '--redis-tls-ca-file' : flag, `cannot set up the Redis connection: ${(err as Error).message}`);
-  }
+  const redis = await connectRedis(target).catch((err: Error) => {
+    const problem = err instanceof RedisConnectError ? err.problem : 'unreachable';
+    const culprit = { auth: '--redis-password', tls: config.redisTlsCaFile ? '--redis-tls-ca-file' : flag, setup: config.redisTlsCaFile ? '--redis-tls-ca-file' : flag, unreachable: flag }[problem];
+    throw new StartupError(culprit, err.message);
+  });
   redis.on('error', (err) => logger.debug({ err: err.message }, 'Redis connection error'));
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    redis.disconnect();
-    const culprit = /NOAUTH|WRONGPASS|invalid password/i.test((err as Error).message) ? '--redis-password' : flag;
-    throw new StartupError(culprit, `cannot reach Redis (${describeRedis(target)}): ${(err as Error).message}`);
-  }
   closers.push({ name: 'redis', close: () => redis.quit() });
   logger.info({ redis: describeRedis(target) }, 'Redis connected');
   return redis;
 }
 
-/** The `--lease-backend`, on its own connection where it needs one, so renewals never queue behind block traffic. */
+/** The flag that points at each lease backend's service, named when that service does not answer. */
+const LEASE_FLAG: Record<Config['leaseBackend'], string> = {
+  redis: '--redis-addr',
+  postgres: '--postgres-url',
+  etcd: '--etcd-endpoints',
+  kubernetes: '--lease-backend',
+  file: '--data-dir',
+};
+/** A lease backend that cannot say who leads within this long at start is a misconfiguration, not a slow start. */
+const LEASE_CHECK_MS = 5_000;
+
+/**
+ * The `--lease-backend`, checked once by asking it who leads: an unreachable etcd, a PostgreSQL
+ * that refuses the lease's connection or a Kubernetes API without the Lease permissions fails the
+ * start within `LEASE_CHECK_MS`, naming the flag, instead of leaving a node that can never lead.
+ */
 async function openLeaseBackend(config: Config, logger: Logger, redis: Redis | null, closers: Closer[]): Promise<LeaseBackend> {
+  const backend = createConfiguredLease(config, logger, redis, closers);
+  try {
+    await backend.current(AbortSignal.timeout(LEASE_CHECK_MS));
+  } catch (err) {
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${LEASE_CHECK_MS} ms` : (err as Error).message;
+    throw new StartupError(LEASE_FLAG[config.leaseBackend], `the ${config.leaseBackend} lease backend does not answer: ${why}`);
+  }
+  return backend;
+}
+
+/** The backend itself, on its own connection where it needs one, so renewals never queue behind block traffic. */
+function createConfiguredLease(config: Config, logger: Logger, redis: Redis | null, closers: Closer[]): LeaseBackend {
   switch (config.leaseBackend) {
     case 'redis':
       return createLeaseBackend({ backend: 'redis', prefix: config.redisPrefix }, { logger, redis: redis ?? undefined });
     case 'postgres': {
-      // Embedded PGlite serves a single connection, which the block store holds.
-      if (!config.postgresUrl) throw new StartupError('--lease-backend', 'the postgres lease needs a PostgreSQL server (--postgres-url)');
+      // The config refuses the postgres lease without a server (embedded PGlite serves one connection, the store's).
       // fetch_types off, as in the block store: a connection dropped while fetching types would crash the node.
-      const sql = postgres(config.postgresUrl, { max: 2, fetch_types: false, onnotice: () => {} });
+      const sql = postgres(config.postgresUrl!, { max: 2, fetch_types: false, connect_timeout: LEASE_CHECK_MS / 1000, onnotice: () => {} });
       closers.push({ name: 'lease postgres', close: () => sql.end({ timeout: 2 }) });
       return createLeaseBackend({ backend: 'postgres' }, { logger, postgres: sql });
     }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HttpEngineClient } from "../engine/http.js";
 import { parseJwtSecret } from "../engine/jwt.js";
@@ -52,7 +52,8 @@ export async function startEmbeddedEl(
   options: Partial<EmbeddedElOptions> & { dataDir: string },
   modules: { logger?: Logger } = {},
 ): Promise<EmbeddedEl> {
-  const opts: EmbeddedElOptions = { ...defaultEmbeddedElOptions, ...options };
+  // Absolute: the child runs with its working directory set to the data dir, where a relative path would name another place.
+  const opts: EmbeddedElOptions = { ...defaultEmbeddedElOptions, ...options, dataDir: resolve(options.dataDir) };
   const { dataDir } = opts;
   await mkdir(dataDir, { recursive: true });
   const genesis = await storeGenesis(dataDir, opts.genesisPath);
@@ -83,7 +84,9 @@ export async function startEmbeddedEl(
       const code = failure === null ? ExecutionClientErrorCode.START_TIMEOUT : ExecutionClientErrorCode.START_FAILED;
       const why = failure ?? `Engine API not answering after ${opts.startTimeoutMs} ms`;
       const logTail = child.tail(TAIL_LINES);
-      throw new ExecutionClientError(code, `embedded EL ${why}; log ${logPath}, last lines:\n${logTail}`, { logPath, logTail });
+      const line = tellingLine(logTail);
+      const said = line ? `it said: ${JSON.stringify(line.slice(0, 300))}` : "it printed nothing";
+      throw new ExecutionClientError(code, `embedded EL ${why}; ${said}; full log in ${logPath}`, { logPath, logTail });
     }
     try {
       await client.exchangeCapabilities();
@@ -105,6 +108,15 @@ export async function startEmbeddedEl(
     startMs: Date.now() - startedAt,
   }, "Embedded EL started");
   return { engineUrl, rpcUrl, jwtSecret, ports, pid, chainId, dataDir, logPath, exited, stop };
+}
+
+/**
+ * The line of a failed start's output that says why, for a one-line error: the last error
+ * message (not a stack frame), else the last line printed. The whole tail is in the log file.
+ */
+function tellingLine(tail: string): string {
+  const lines = tail.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return lines.findLast((l) => /\w*Error: /.test(l)) ?? lines.findLast((l) => /\berror\b/i.test(l)) ?? lines.at(-1) ?? "";
 }
 
 /**

@@ -37,7 +37,9 @@ export function spawnLogged(args: string[], opts: LoggedChildOptions): LoggedChi
   // A full disk must not crash the parent through an unhandled 'error' event.
   log.on("error", (e) => opts.onLogError?.(e));
   log.write(`--- ${new Date().toISOString()} spawn ${process.execPath} ${args.join(" ")}\n`);
-  const child = spawn(process.execPath, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+  // Its own process group: a Ctrl-C at the terminal signals the whole foreground group, and the
+  // EL must outlive the node's orderly shutdown (actors stop first, then `stop()` ends the child).
+  const child = spawn(process.execPath, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
 
   let tail = "";
   let fatal = false;

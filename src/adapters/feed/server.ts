@@ -57,6 +57,9 @@ const ALL_TOPICS: [FeedEncoding, boolean][] = [['json', false], ['json', true], 
  * seam between the two is decided synchronously (no `publish()` can interleave), so every
  * subscriber sees each block exactly once, in order.
  */
+/** How long `close()` waits for clients to take their close frames before the server goes away anyway. */
+const CLOSE_FLUSH_MS = 1_000;
+
 export class FeedServer {
   private readonly opts: Required<FeedOptions>;
   private readonly logger: Logger;
@@ -141,10 +144,17 @@ export class FeedServer {
     }
   }
 
-  /** Closes every connection with 1001 and refuses new ones; clients resume elsewhere with their cursor. */
-  close(): void {
+  /**
+   * Closes every connection with 1001 and refuses new ones; clients resume elsewhere with their
+   * cursor. Resolves once every socket is closed or after `timeoutMs`: the API server must not be
+   * closed before the close frames are out, or clients see 1006 (no close frame) instead.
+   */
+  async close(timeoutMs = CLOSE_FLUSH_MS): Promise<void> {
     this.closed = true;
-    for (const ws of [...this.sockets]) ws.end(FeedCloseCode.GOING_AWAY, 'server shutting down');
+    // Corked: outside a uWS callback an uncorked close frame can sit unflushed.
+    for (const ws of [...this.sockets]) ws.cork(() => ws.end(FeedCloseCode.GOING_AWAY, 'server shutting down'));
+    const deadline = performance.now() + timeoutMs;
+    while (this.sockets.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   }
 
   private onUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {

@@ -2,7 +2,19 @@ import type { Logger } from "pino";
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
 import { HttpError, HttpErrorCode } from "./errors.js";
 import type { ListenAddress } from "./options.js";
+import { describePortHolder } from "./portHolder.js";
 import { Reply } from "./reply.js";
+
+/** `LIBUS_LISTEN_EXCLUSIVE_PORT`: listen without SO_REUSEPORT (a plain export of the binding; an enum only in the typings). */
+const LISTEN_EXCLUSIVE_PORT = 1;
+
+/**
+ * `listen(host, port, options, cb)`: the native binding takes the options after the host too,
+ * but the typings declare options only for the port-only overload.
+ */
+function listenExclusive(app: TemplatedApp, host: string, port: number, cb: (socket: us_listen_socket | false) => void): void {
+  (app.listen as unknown as (this: TemplatedApp, h: string, p: number, o: number, c: typeof cb) => void).call(app, host, port, LISTEN_EXCLUSIVE_PORT, cb);
+}
 
 /** A route handler. Read everything it needs from `req` before its first `await`: uWS frees it on return. */
 export type RouteHandler = (reply: Reply, req: HttpRequest) => void | Promise<void>;
@@ -31,6 +43,7 @@ export class HttpServer {
   private readonly allowed = new Map<string, Set<string>>();
   private listenSocket: us_listen_socket | null = null;
   private boundPort: number | undefined;
+  private closed = false;
 
   constructor(
     private readonly opts: HttpServerOptions,
@@ -57,13 +70,20 @@ export class HttpServer {
     return this.boundPort;
   }
 
-  /** Starts listening and resolves with the bound port; rejects with LISTEN_FAILED (e.g. port taken). */
+  /**
+   * Starts listening and resolves with the bound port; rejects with LISTEN_FAILED (e.g. port taken,
+   * naming the process that holds it where that can be told). The port is exclusive: uWS would
+   * otherwise set SO_REUSEPORT, and a second node on the same address would silently share the
+   * port with the first, each answering part of the requests.
+   */
   listen(): Promise<number> {
     const { host, port, name } = this.opts;
     return new Promise((resolve, reject) => {
       const onListen = (socket: us_listen_socket | false): void => {
         if (!socket) {
-          reject(new HttpError(HttpErrorCode.LISTEN_FAILED, `${name} server cannot listen on ${host}:${port}`, { host, port }));
+          const holder = port === 0 ? null : describePortHolder(port);
+          const why = holder ? `: the port is held by ${holder}` : port === 0 ? "" : ": the address is in use or not available here";
+          reject(new HttpError(HttpErrorCode.LISTEN_FAILED, `${name} server cannot listen on ${host || "*"}:${port}${why}`, { host, port }));
           return;
         }
         this.listenSocket = socket;
@@ -72,17 +92,19 @@ export class HttpServer {
         resolve(this.boundPort);
       };
       // Without a host uWS binds every interface (IPv6 dual-stack where available).
-      if (host === "") this.app.listen(port, onListen);
-      else this.app.listen(host, port, onListen);
+      if (host === "") this.app.listen(port, LISTEN_EXCLUSIVE_PORT, onListen);
+      else listenExclusive(this.app, host, port, onListen);
     });
   }
 
   /**
-   * Stops accepting, then closes open connections (keep-alive sockets would otherwise hold the
+   * Stops accepting, then closes open connections (idempotent) (keep-alive sockets would otherwise hold the
    * event loop open and keep answering). `app.close()` exists in the bundled uWS build but is not
    * in its typings.
    */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     (this.app as TemplatedApp & { close(): void }).close();

@@ -61,13 +61,22 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** A one-line DB_UNREACHABLE error that tells the operator which flag to fix. */
+/** What a connection failure means to an operator: the server is not there, refused us, or lacks the database. */
+function connectionProblem(code: string | undefined, url: string): string {
+  if (code === "3D000") return `has no database "${decodeURIComponent(new URL(url).pathname.slice(1)) || "postgres"}" (create it, or fix the name in the URL)`;
+  if (code?.startsWith("28")) return "refused the credentials (authentication failed: check the user and password in the URL)";
+  if (code?.startsWith("57P0")) return "is shutting down or starting up";
+  return "is unreachable";
+}
+
+/** A one-line DB_UNREACHABLE error that says what is wrong and which flag to fix. */
 export function unreachable(url: string, cause: unknown): StoreError {
   const code = (cause as { code?: unknown } | null)?.code;
   const detail = (cause instanceof Error ? cause.message : String(cause)).replace(/\s+/g, " ").trim();
+  const codeText = typeof code === "string" ? code : undefined;
   return new StoreError(
     StoreErrorCode.DB_UNREACHABLE,
-    `PostgreSQL unreachable at ${redactUrl(url)} (check --postgres-url): ${detail}`,
-    { url: redactUrl(url), cause: typeof code === "string" ? code : "unknown" },
+    `PostgreSQL at ${redactUrl(url)} ${connectionProblem(codeText, url)} (check --postgres-url): ${detail}`,
+    { url: redactUrl(url), cause: codeText ?? "unknown" },
   );
 }

@@ -65,3 +65,59 @@ function splitHostPort(s: string): [string, number] {
   const at = s.lastIndexOf(':');
   return [s.slice(0, at).replace(/^\[|\]$/g, ''), Number(s.slice(at + 1))];
 }
+
+/** Why a first connection failed, in terms of what the operator must fix. */
+export type RedisConnectProblem = "unreachable" | "auth" | "tls" | "setup";
+
+/** A first connection that failed; `problem` picks the flag to blame (`--redis-password` for `auth`). */
+export class RedisConnectError extends Error {
+  constructor(
+    readonly problem: RedisConnectProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The whole first connection (TCP, TLS, AUTH, PING) must succeed within this, or the node refuses to start. */
+const FIRST_CONNECT_MS = 5_000;
+
+/**
+ * Connects and PINGs once, within `FIRST_CONNECT_MS`, or throws a `RedisConnectError` that says
+ * what is wrong: ioredis reports a refused connection only as "Connection is closed." from
+ * `connect()`, with the cause (ECONNREFUSED, a TLS or AUTH failure) on its `error` event, so the
+ * last such event is kept and named instead.
+ */
+export async function connectRedis(o: RedisConnectionOptions): Promise<Redis> {
+  let redis: Redis;
+  try {
+    redis = createRedis(o);
+  } catch (err) {
+    throw new RedisConnectError("setup", `cannot set up the Redis connection: ${(err as Error).message}`);
+  }
+  let cause: Error | null = null;
+  const onError = (err: Error) => (cause = err);
+  redis.on("error", onError);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${FIRST_CONNECT_MS} ms`)), FIRST_CONNECT_MS);
+  });
+  try {
+    await Promise.race([redis.connect().then(() => redis.ping()), deadline]);
+    return redis;
+  } catch (err) {
+    redis.disconnect();
+    const reason: Error = cause ?? (err as Error);
+    const text = reason.message;
+    const problem: RedisConnectProblem = /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(text)
+      ? "auth"
+      : /certificate|SSL|TLS|self[- ]signed/i.test(text)
+        ? "tls"
+        : "unreachable";
+    const what = { auth: "refused the credentials", tls: "failed the TLS handshake", unreachable: "is unreachable", setup: "" }[problem];
+    throw new RedisConnectError(problem, `Redis ${describeRedis(o)} ${what}: ${text}`);
+  } finally {
+    clearTimeout(timer);
+    redis.off("error", onError);
+  }
+}

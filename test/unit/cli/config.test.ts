@@ -2,7 +2,7 @@ import test from "ava";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type Config, exitOnConfigError, helpText, parseConfig } from "../../../src/cli/config.js";
 import { ConfigError } from "../../../src/cli/errors.js";
@@ -53,7 +53,7 @@ test("defaults fill every option that has one, derived ones included", (t) => {
   t.is(c.feeRecipient, "0x0000000000000000000000000000000000000000");
   t.is(c.chaos, false);
   t.is(c.logLevel, "info");
-  t.is(c.dataDir, "./.baton");
+  t.is(c.dataDir, resolve(".baton"), "absolute: the embedded EL runs in another working directory");
   t.deepEqual(c.etcdEndpoints, ["http://127.0.0.1:2379"]);
   t.regex(c.instanceId, new RegExp(`^${hostname().replace(/\./g, "\\.")}-[0-9a-f]{4}$`));
 });
@@ -131,6 +131,20 @@ test("unknown flags, stray arguments and missing values are rejected by name", (
   t.is(configError(["--role", "--chaos"]).message, "--role: missing value (flag)");
 });
 
+test("a flag given twice is refused, aliases included, and a secret stays redacted", (t) => {
+  t.is(configError(["--role", "leader", "--role", "member"]).message, '--role: given twice (as --role "leader" before); give each option once (flag)');
+  t.is(configError(["--role=leader", "--mode=member"]).message, '--mode: given twice (as --role "leader" before); give each option once (flag)');
+  t.is(configError(["--role=leader", "--block-time=1s", "--block-time=2s"]).message, '--block-time: given twice (as --block-time "1s" before); give each option once (flag)');
+  const secret = configError(["--role=leader", `--jwt-secret=${"ab".repeat(32)}`, `--jwt-secret=${"cd".repeat(32)}`]).message;
+  t.is(secret, "--jwt-secret: given twice (as --jwt-secret <redacted> before); give each option once (flag)");
+});
+
+test("paths are made absolute against the working directory, from every source", (t) => {
+  t.is(config(["--role=leader", "--data-dir=nodes/a"]).dataDir, resolve("nodes/a"));
+  t.is(config(["--role=leader"], { BATON_DATA_DIR: "./b" }).dataDir, resolve("b"));
+  t.is(config(["--role=leader", "--data-dir=/var/lib/baton"]).dataDir, "/var/lib/baton");
+});
+
 test("config file: unknown keys, nested values, --config inside it and invalid JSON or YAML are rejected", (t) => {
   const unknown = file({ "blok-time": "1s" });
   t.is(configError(["--role=leader", `--config=${unknown}`]).message, `blok-time: unknown option (file ${unknown})`);
@@ -199,7 +213,12 @@ test("derived defaults: lease backend, stream name, advertise URL", (t) => {
   t.is(redis.leaseBackend, "redis");
   t.is(redis.redisStream, "chain7:blocks");
   t.is(config(["--role=leader", "--redis-addr=rediss://u:p@r:6380/0"]).redisAddr, "rediss://u:p@r:6380/0");
-  t.is(config(["--role=leader", "--redis-addr=r:1", "--lease-backend=postgres"]).leaseBackend, "postgres");
+  t.is(config(["--role=leader", "--redis-addr=r:1", "--postgres-url=postgres://h/db", "--lease-backend=postgres"]).leaseBackend, "postgres");
+  t.is(
+    configError(["--role=leader", "--lease-backend=postgres"]).message,
+    '--lease-backend: "postgres" needs a PostgreSQL server (--postgres-url) (flag)',
+    "embedded PGlite serves only the block store's connection",
+  );
   t.is(config(["--role=leader", "--redis-stream=s"]).redisStream, "s");
   t.is(configError(["--role=leader"], { BATON_LEASE_BACKEND: "redis" }).message, 'BATON_LEASE_BACKEND: "redis" needs --redis-addr or --redis-sentinels (env)');
 
