@@ -1,12 +1,14 @@
 /**
  * The docs say what the code does: `docs/configuration.md` is exactly what the schema generates,
  * its example config file is accepted, the operator guide lists every metric the code registers,
- * and every option named in the docs (`--flag` of a `npm start` command, `BATON_*`) exists.
+ * and every option named in the docs (`--flag` of a `npm start` command, `BATON_*`) exists. The
+ * docs also stand alone: nothing points outside the repository, and every relative link (and its
+ * `#anchor`) resolves.
  */
 import test from "ava";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../../src/cli/config.js";
 import { envName, flagName, options, type OptionSpec } from "../../src/cli/options.js";
@@ -15,7 +17,47 @@ import { metricOfSeries, registeredMetrics } from "../helpers/srcMetrics.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
-const DOCS = ["README.md", "docs/operator-guide.md", "docs/configuration.md"];
+/** README.md and every markdown file directly in docs/. */
+const DOCS = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+
+/** Every file under `dir` (repository-relative), recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(join(ROOT, dir)).flatMap((name) => {
+    const path = `${dir}/${name}`;
+    return statSync(join(ROOT, path)).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** Markdown without its fenced code blocks. */
+function withoutFences(markdown: string): string {
+  return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, "");
+}
+
+/** Markdown without fenced code blocks and inline code, where `[x](y)` is not a link. */
+function proseOf(markdown: string): string {
+  return withoutFences(markdown).replace(/`[^`\n]*`/g, "");
+}
+
+/** The link targets of a markdown text: inline `[text](target)` and reference definitions `[id]: target`. */
+function linkTargets(markdown: string): string[] {
+  const prose = proseOf(markdown);
+  const inline = [...prose.matchAll(/\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]!);
+  const references = [...prose.matchAll(/^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)].map((m) => m[1]!);
+  return [...inline, ...references];
+}
+
+/** GitHub's heading anchors: lower-case, punctuation dropped, spaces to hyphens, repeats numbered. */
+function anchorsOf(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const anchors = new Set<string>();
+  for (const [, heading] of withoutFences(markdown).replace(/`([^`\n]*)`/g, "$1").matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    const base = heading!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").trim().replace(/\s/g, "-");
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
 
 test("docs/configuration.md is what `npm run docs:config` generates from the schema", (t) => {
   t.is(readFileSync(CONFIG_DOCS_PATH, "utf8"), configDocs(), "out of date: run npm run docs:config");
@@ -63,4 +105,30 @@ test("every option the docs name exists: npm start flags and BATON_* variables",
     }
     for (const m of text.matchAll(/\bBATON_[A-Z0-9_]+\b/g)) t.true(env.has(m[0]), `${doc}: ${m[0]}`);
   }
+});
+
+test("the docs stand alone: nothing under docs/ and no README.md mentions ../shared", (t) => {
+  const files = ["README.md", ...filesUnder("docs")];
+  t.true(files.includes("docs/architecture.md") && files.includes("docs/http-api.md") && files.includes("docs/feed-protocol.md"), "the architecture, HTTP API and feed protocol docs exist");
+  for (const file of files) t.false(read(file).includes("../shared"), `${file} mentions ../shared`);
+});
+
+test("every relative link in README.md and docs/*.md points to a file in the repository, and its anchor exists", (t) => {
+  let checked = 0;
+  for (const doc of DOCS) {
+    for (const target of linkTargets(read(doc))) {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:: not a file of the repository
+      const [pathPart, fragment] = target.split("#", 2) as [string, string | undefined];
+      const path = decodeURIComponent(pathPart.split("?")[0]!);
+      const file = path === "" ? join(ROOT, doc) : path.startsWith("/") ? join(ROOT, path) : resolve(ROOT, dirname(doc), path);
+      const where = `${doc}: (${target})`;
+      t.false(relative(ROOT, file).startsWith(".."), `${where} points outside the repository`);
+      t.true(existsSync(file), `${where} points to a file that does not exist`);
+      if (fragment && file.endsWith(".md") && existsSync(file)) {
+        t.true(anchorsOf(readFileSync(file, "utf8")).has(fragment.toLowerCase()), `${where}: no heading #${fragment} in ${relative(ROOT, file)}`);
+      }
+      checked++;
+    }
+  }
+  t.true(checked >= 20, `${checked} links checked`);
 });
