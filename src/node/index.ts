@@ -106,23 +106,18 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   await listen(health, '--health-addr', closers);
   await listen(api, '--api-addr', closers);
 
-  // The services other processes run are checked while embedded PGlite opens (seconds on a new
-  // data dir), and all of them before the embedded EL, which takes seconds more: a wrong address
-  // fails the start in a few seconds.
-  const opening = openStore(config, logger, closers);
-  opening.catch(() => {}); // awaited below, also when a check in between fails first
-  let redis: Redis | null;
-  let backend: LeaseBackend;
-  try {
-    redis = config.redisAddr || config.redisSentinels ? await openRedis(config, logger, closers) : null;
-    backend = await openLeaseBackend(config, logger, redis, closers);
-  } catch (err) {
-    await opening.catch(() => {}); // its closer is registered once it opened
-    throw err;
-  }
-  const store = await opening;
+  // The services other processes run first, each within seconds, so a wrong address fails the
+  // start at once; then what this node runs itself, PGlite and the EL side by side (each takes
+  // seconds to open).
+  const externalStore = config.postgresUrl ? await openStore(config, logger, closers) : null;
+  const redis = config.redisAddr || config.redisSentinels ? await openRedis(config, logger, closers) : null;
   if (!redis) logger.info('Redis not configured (--redis-addr or --redis-sentinels): Redis Stream, shared mempool and watcher are off');
-  const { engine, endpoints, el } = await openEngine(config, logger, closers, nodeMetrics);
+  const backend = await openLeaseBackend(config, logger, redis, closers);
+  const [storeOpened, engineOpened] = await Promise.allSettled([externalStore ?? openStore(config, logger, closers), openEngine(config, logger, closers, nodeMetrics)]);
+  if (storeOpened.status === 'rejected') throw storeOpened.reason;
+  if (engineOpened.status === 'rejected') throw engineOpened.reason;
+  const store = storeOpened.value;
+  const { engine, endpoints, el } = engineOpened.value;
   const mempool = redis ? await openMempool(config, { redis, logger, registry, pool: runtime.pool, engine }) : null;
 
   const status = new StatusBoard({ role: config.role, instanceId: config.instanceId, leaseBackend: config.leaseBackend });
