@@ -25,6 +25,8 @@ export function healthReport(status: StatusBoard, restartCounts: Record<string, 
       executionClient,
       actors: Object.fromEntries(Object.entries(restartCounts).map(([id, restarts]) => [id, { restarts }])),
       problems: s.problems,
+      // Last known counts, refreshed in the background: null when the node has no Redis.
+      mempool: s.mempool,
       // Only with --chaos: the faults fired so far, which the chaos checker compares with the restart counts.
       ...(chaosInjected ? { chaos: { injected: chaosInjected } } : {}),
     },

@@ -34,6 +34,7 @@ import { Supervisor } from '../runtime/supervisor.js';
 import { adminMethods } from './admin.js';
 import { StartupError } from './errors.js';
 import { healthReport } from './health.js';
+import { startMempoolProbe } from './mempoolProbe.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 import { StatusBoard } from './status.js';
 
@@ -121,6 +122,9 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
   const mempool = redis ? await openMempool(config, { redis, logger, registry, pool: runtime.pool, engine }) : null;
 
   const status = new StatusBoard({ role: config.role, instanceId: config.instanceId, leaseBackend: config.leaseBackend });
+  // Before the API listens, so `/health` never shows a node with Redis as `mempool: null`.
+  const mempoolProbe = mempool ? await startMempoolProbe(mempool.mempool, status, logger) : null;
+  if (mempoolProbe) closers.push({ name: 'mempool probe', close: async () => mempoolProbe.abort() });
 
   let supervisor: Supervisor | null = null;
   const executionClient = () => ({ ...endpoints, reachable: !status.current.problems.el, head: status.current.elHead, restarts: el?.report().restarts ?? 0, ...(el ? { process: el.report() } : {}) });

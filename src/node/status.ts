@@ -1,3 +1,5 @@
+import type { MempoolSizes } from '../adapters/mempool/interface.js';
+
 /**
  * What `/health` reports, written by the actors that own each part and read by the HTTP server.
  * A plain object rather than an actor `ask`: `/health` must answer at once even while the Builder
@@ -48,6 +50,8 @@ export interface NodeStatus {
   sync: SyncStatus | null;
   /** Components that are degraded, each with a reason; any entry makes `/health` 503. */
   problems: Record<string, string>;
+  /** The shared mempool's last known sizes (`startMempoolProbe`); null without Redis. */
+  mempool: MempoolSizes | null;
 }
 
 export class StatusBoard {
@@ -69,6 +73,7 @@ export class StatusBoard {
       elHead: null,
       sync: null,
       problems: {},
+      mempool: null,
     };
   }
 
