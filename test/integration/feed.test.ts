@@ -1,5 +1,6 @@
 import test from 'ava';
 import WebSocket from 'ws';
+import { FeedClient } from '../../src/adapters/feed/index.js';
 import { decode } from '../../src/runtime/codec.js';
 import { blockHash, rawClient, startFeed } from '../helpers/feed.js';
 
@@ -141,4 +142,21 @@ test('maxSubscribers refuses further upgrades with 503 until one leaves', async 
   await new Promise((r) => setTimeout(r, 50));
   const c = await rawClient(t, url);
   t.is(c.socket.readyState, WebSocket.OPEN);
+});
+
+test('FeedClient with cursor -1n starts at the first committed block and follows live, without reconnecting', async (t) => {
+  const { commit, url } = await startFeed(t);
+  for (let n = 1n; n <= 3n; n++) await commit(n);
+  const client = new FeedClient({ url, cursor: -1n, minBackoffMs: 20, maxBackoffMs: 200 });
+  const got: bigint[] = [];
+  const problems: string[] = [];
+  client.on('block', (b) => got.push(b.number));
+  client.on('problem', (p) => problems.push(p.code));
+  client.start();
+  t.teardown(() => client.stop());
+  for (let n = 4n; n <= 5n; n++) await commit(n);
+  const deadline = Date.now() + 10_000;
+  while (got.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.deepEqual(got, [1n, 2n, 3n, 4n, 5n]);
+  t.deepEqual(problems, [], 'no GAP and no reconnect');
 });

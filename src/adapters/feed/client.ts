@@ -6,7 +6,7 @@ import type { BlockSummary } from '../postgres/interface.js';
 export interface FeedClientOptions {
   /** `ws://host:port/feed` of a node's API server. */
   url: string;
-  /** Last block the consumer already has (−1 for none); every (re)subscribe asks for cursor + 1. */
+  /** Last block the consumer already has (−1 for none: start at the first committed block); every (re)subscribe asks for cursor + 1. */
   cursor: bigint;
   /** First reconnect delay; doubles per failed attempt up to `maxBackoffMs`, reset once connected. */
   minBackoffMs?: number;
@@ -145,7 +145,8 @@ export class FeedClient extends EventEmitter<FeedClientEvents> {
     }
     const number = BigInt(frame.number);
     if (number <= this.current) return;
-    if (number > this.current + 1n) {
+    // With no cursor yet (−1) the first block is wherever the committed chain starts (block 1 on a new chain).
+    if (this.current >= 0n && number > this.current + 1n) {
       this.emit('problem', { code: 'GAP', message: `expected block ${this.current + 1n}, got ${number}; resubscribing` });
       socket.terminate();
       return;
