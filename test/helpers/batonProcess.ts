@@ -40,6 +40,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Fixed ports, so a restarted node answers where it did before (default: two free ones). */
   ports?: { health: number; api: number };
+  /** Its own process group, as a shell's foreground job: `process.kill(-child.pid, 'SIGINT')` is then a Ctrl-C. */
+  processGroup?: boolean;
 }
 
 /** Start `src/cli/main.ts` with free health/API ports; resolves once spawned (use `waitFor` for readiness). */
@@ -48,7 +50,7 @@ export async function startBaton(opts: StartOptions): Promise<BatonProcess> {
   const [healthPort, apiPort] = opts.ports ? [opts.ports.health, opts.ports.api] : await freePorts(2);
   const logPath = join(dataDir, `baton-${Date.now()}.log`);
   const args = ['--import', 'tsx', MAIN, '--data-dir', dataDir, '--health-addr', `127.0.0.1:${healthPort}`, '--api-addr', `127.0.0.1:${apiPort}`, ...opts.args];
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.processGroup ?? false });
   const log = createWriteStream(logPath);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
