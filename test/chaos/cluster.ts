@@ -185,13 +185,13 @@ export class ChaosCluster {
       const db = spec.role === 'leader' ? leadersDb : await createDatabase('baton_chaos');
       if (spec.role === 'member') memberDbs.set(spec.name, db);
       const ports = { health: await freePort(), api: await freePort() };
+      const dbUrl = new URL(db.url);
       const [redisProxy, pgProxy, apiProxy] = await Promise.all([
         TcpProxy.start({ port: redis.port }),
-        TcpProxy.start({ port: Number(new URL(db.url).port || 5432) }),
+        TcpProxy.start({ host: dbUrl.hostname, port: Number(dbUrl.port || 5432) }),
         TcpProxy.start({ port: ports.api }),
       ]);
       proxies.push(redisProxy, pgProxy, apiProxy);
-      const dbUrl = new URL(db.url);
       dbUrl.host = pgProxy.address;
       const dataDir = await mkdtemp(join(opts.dir, `${spec.name}-`));
       const args = [

@@ -5,17 +5,22 @@ import postgres from 'postgres';
 export const POSTGRES_ADMIN_URL = process.env.BATON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_ADDR = process.env.BATON_TEST_REDIS_ADDR ?? '127.0.0.1:6379';
 
+/** `POSTGRES_ADMIN_URL` with another database name. */
+export function databaseUrl(name: string): string {
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** A fresh database on the shared PostgreSQL, dropped by `drop()`. */
 export async function createDatabase(prefix = 'baton_test'): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
   return {
     name,
-    url: url.toString(),
+    url: databaseUrl(name),
     async drop() {
       const sql = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
       await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
