@@ -169,52 +169,70 @@ export class ChaosCluster {
   ) {}
 
   static async start(opts: ClusterOptions): Promise<ChaosCluster> {
-    const redisDir = await mkdtemp(join(opts.dir, 'redis-'));
-    const redis = await ChaosRedis.start(redisDir);
+    // etcd first: without its binary the run fails at once, before anything else is started.
     const etcd = opts.leaseBackend === 'etcd' ? await EtcdCluster.start(3) : null;
-    const prefix = 'chaos';
-    const leadersDb = await createDatabase('baton_chaos');
-    const memberDbs = new Map<string, Db>();
+    let redis: ChaosRedis | undefined;
+    const dbs: Db[] = [];
     const proxies: TcpProxy[] = [];
     const nodes: ChaosNode[] = [];
-    const specs = [
-      ...Array.from({ length: opts.leaders }, (_, i) => ({ name: `leader-${i + 1}`, role: 'leader' as const })),
-      ...Array.from({ length: opts.members }, (_, i) => ({ name: `member-${i + 1}`, role: 'member' as const })),
-    ];
-    for (const spec of specs) {
-      const db = spec.role === 'leader' ? leadersDb : await createDatabase('baton_chaos');
-      if (spec.role === 'member') memberDbs.set(spec.name, db);
-      const ports = { health: await freePort(), api: await freePort() };
-      const [redisProxy, pgProxy, apiProxy] = await Promise.all([
-        TcpProxy.start({ port: redis.port }),
-        TcpProxy.start({ port: Number(new URL(db.url).port || 5432) }),
-        TcpProxy.start({ port: ports.api }),
-      ]);
-      proxies.push(redisProxy, pgProxy, apiProxy);
-      const dbUrl = new URL(db.url);
-      dbUrl.host = pgProxy.address;
-      const dataDir = await mkdtemp(join(opts.dir, `${spec.name}-`));
-      const args = [
-        '--role', spec.role,
-        '--instance-id', spec.name,
-        '--redis-addr', redisProxy.address,
-        '--redis-prefix', prefix,
-        '--postgres-url', dbUrl.toString(),
-        '--lease-backend', opts.leaseBackend,
-        ...(etcd ? ['--etcd-endpoints', etcd.endpoints.join(',')] : []),
-        '--lease-ttl', `${opts.leaseTtlMs}ms`,
-        '--mempool-watcher-lock-ttl', '3s',
-        '--mempool-batch-size', '20',
-        '--admin-token', CHAOS_ADMIN_TOKEN,
-        '--advertise-url', `http://${apiProxy.address}`,
+    try {
+      const redisDir = await mkdtemp(join(opts.dir, 'redis-'));
+      redis = await ChaosRedis.start(redisDir);
+      const prefix = 'chaos';
+      const leadersDb = await createDatabase('baton_chaos');
+      dbs.push(leadersDb);
+      const memberDbs = new Map<string, Db>();
+      const specs = [
+        ...Array.from({ length: opts.leaders }, (_, i) => ({ name: `leader-${i + 1}`, role: 'leader' as const })),
+        ...Array.from({ length: opts.members }, (_, i) => ({ name: `member-${i + 1}`, role: 'member' as const })),
       ];
-      nodes.push(new ChaosNode(spec.name, spec.role, dataDir, ports, redisProxy, pgProxy, apiProxy, args, opts.log));
+      for (const spec of specs) {
+        const db = spec.role === 'leader' ? leadersDb : await createDatabase('baton_chaos');
+        if (spec.role === 'member') {
+          memberDbs.set(spec.name, db);
+          dbs.push(db);
+        }
+        const ports = { health: await freePort(), api: await freePort() };
+        const dbUrl = new URL(db.url);
+        const [redisProxy, pgProxy, apiProxy] = await Promise.all([
+          TcpProxy.start({ port: redis.port }),
+          TcpProxy.start({ host: dbUrl.hostname, port: Number(dbUrl.port || 5432) }),
+          TcpProxy.start({ port: ports.api }),
+        ]);
+        proxies.push(redisProxy, pgProxy, apiProxy);
+        dbUrl.host = pgProxy.address;
+        const dataDir = await mkdtemp(join(opts.dir, `${spec.name}-`));
+        const args = [
+          '--role', spec.role,
+          '--instance-id', spec.name,
+          '--redis-addr', redisProxy.address,
+          '--redis-prefix', prefix,
+          '--postgres-url', dbUrl.toString(),
+          '--lease-backend', opts.leaseBackend,
+          ...(etcd ? ['--etcd-endpoints', etcd.endpoints.join(',')] : []),
+          '--lease-ttl', `${opts.leaseTtlMs}ms`,
+          '--mempool-watcher-lock-ttl', '3s',
+          '--mempool-batch-size', '20',
+          '--admin-token', CHAOS_ADMIN_TOKEN,
+          '--advertise-url', `http://${apiProxy.address}`,
+        ];
+        nodes.push(new ChaosNode(spec.name, spec.role, dataDir, ports, redisProxy, pgProxy, apiProxy, args, opts.log));
+      }
+      const cluster = new ChaosCluster(opts, nodes, redis, etcd, prefix, leadersDb, memberDbs, proxies);
+      // The first leader alone, so the chain starts without a race; then everyone else at once.
+      await nodes[0]!.start();
+      await Promise.all(nodes.slice(1).map((n) => n.start()));
+      return cluster;
+    } catch (err) {
+      // Whatever was started goes too: a leftover child process would keep the test process alive.
+      for (const node of nodes) node.retired = true;
+      await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
+      await Promise.all(proxies.map((p) => p.close()));
+      await redis?.kill();
+      await etcd?.stop();
+      await Promise.all(dbs.map((db) => db.drop().catch(() => {})));
+      throw err;
     }
-    const cluster = new ChaosCluster(opts, nodes, redis, etcd, prefix, leadersDb, memberDbs, proxies);
-    // The first leader alone, so the chain starts without a race; then everyone else at once.
-    await nodes[0]!.start();
-    await Promise.all(nodes.slice(1).map((n) => n.start()));
-    return cluster;
   }
 
   get leaders(): ChaosNode[] {

@@ -75,7 +75,7 @@ export class EtcdCluster {
     const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
     const cluster = new EtcdCluster(members, root, initialCluster, `baton-${randomBytes(4).toString("hex")}`);
     try {
-      for (let i = 0; i < size; i++) cluster.spawn(i);
+      for (let i = 0; i < size; i++) await cluster.spawn(i);
       await Promise.all(members.map((_, i) => cluster.waitHealthy(i)));
     } catch (err) {
       await cluster.stop();
@@ -102,7 +102,7 @@ export class EtcdCluster {
   /** Starts a killed member again on its data directory and waits until it serves. */
   async restart(i: number): Promise<void> {
     await this.kill(i);
-    this.spawn(i);
+    await this.spawn(i);
     await this.waitHealthy(i);
   }
 
@@ -147,7 +147,11 @@ export class EtcdCluster {
     return m;
   }
 
-  private spawn(i: number): void {
+  /**
+   * Starts member `i`'s process; rejects at once if it cannot be started (no `etcd` on PATH)
+   * instead of leaving `waitHealthy` to poll a port nothing will ever open.
+   */
+  private async spawn(i: number): Promise<void> {
     const m = this.member(i);
     const args = [
       `--name=${m.name}`,
@@ -170,6 +174,13 @@ export class EtcdCluster {
     p.once("error", (err) => (stderr += String(err)));
     (p as ChildProcess & { stderrTail: () => string }).stderrTail = () => stderr;
     m.process = p;
+    await new Promise<void>((resolve, reject) => {
+      p.once("spawn", resolve);
+      p.once("error", (err: NodeJS.ErrnoException) => {
+        m.process = undefined;
+        reject(err.code === "ENOENT" ? new Error(`etcd not found: no ${ETCD_BIN} on PATH (apt-get install etcd-server, or set BATON_TEST_ETCD_BIN)`) : err);
+      });
+    });
   }
 
   private async waitHealthy(i: number, timeoutMs = 15_000): Promise<void> {

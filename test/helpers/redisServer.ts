@@ -11,6 +11,11 @@ import { waitFor } from './batonProcess.js';
 export async function startRedisServer(port: number, extraArgs: string[] = [], configFile?: string, readyPort = port): Promise<ChildProcess> {
   const args = [...(configFile ? [configFile] : []), '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
   const child = spawn('redis-server', args, { stdio: 'ignore' });
+  // A missing binary rejects at once (and is not an unhandled 'error' event crashing the worker).
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error('redis-server not found on PATH (apt-get install redis-server)') : err));
+  });
   await waitFor(`redis-server on ${readyPort}`, async () => {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
     return new Promise<boolean>((resolve) => {

@@ -1,9 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 
-/** The shared services of this machine (CI starts them); tests never stop or pause these. */
-export const POSTGRES_ADMIN_URL = process.env.BATON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const REDIS_ADDR = process.env.BATON_TEST_REDIS_ADDR ?? '127.0.0.1:6379';
+/** The shared services of this machine (CI starts them; trust auth for user postgres). */
+export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+export const DEFAULT_REDIS_ADDR = '127.0.0.1:6379';
+
+/**
+ * The PostgreSQL and Redis tests use: the shared ones, which tests never stop or pause, unless
+ * `npm test` (scripts/test.ts) found them down and points these variables at throwaway ones.
+ */
+export const POSTGRES_ADMIN_URL = process.env.BATON_TEST_POSTGRES_URL ?? DEFAULT_POSTGRES_URL;
+export const REDIS_ADDR = process.env.BATON_TEST_REDIS_ADDR ?? DEFAULT_REDIS_ADDR;
+
+/** `POSTGRES_ADMIN_URL` with another database name. */
+export function databaseUrl(name: string): string {
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
 
 /** A fresh database on the shared PostgreSQL, dropped by `drop()`. */
 export async function createDatabase(prefix = 'baton_test'): Promise<{ name: string; url: string; drop(): Promise<void> }> {
@@ -11,11 +25,9 @@ export async function createDatabase(prefix = 'baton_test'): Promise<{ name: str
   const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
   return {
     name,
-    url: url.toString(),
+    url: databaseUrl(name),
     async drop() {
       const sql = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
       await sql.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -1,4 +1,4 @@
-import { deleteRedisPrefix } from "../helpers/services.js";
+import { deleteRedisPrefix, REDIS_ADDR } from "../helpers/services.js";
 import test from "ava";
 import { createHash, randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
@@ -13,7 +13,7 @@ const signal = (): AbortSignal => new AbortController().signal;
 /** A fresh prefix per test on the shared Redis, deleted afterwards. */
 async function setup(t: import("ava").ExecutionContext, maxLen?: number) {
   const prefix = `baton-test:${randomBytes(6).toString("hex")}`;
-  const redis = new Redis("redis://127.0.0.1:6379");
+  const redis = new Redis(`redis://${REDIS_ADDR}`);
   t.teardown(async () => {
     await deleteRedisPrefix(redis, prefix);
     await redis.quit();
@@ -122,7 +122,7 @@ test("the stream is capped approximately at maxLen", async (t) => {
 
 test("fenced by the redis lease's epoch: a deposed leader's appends fail", async (t) => {
   const { prefix, redis, stream, key } = await setup(t);
-  const leaseRedis = new Redis("redis://127.0.0.1:6379");
+  const leaseRedis = new Redis(`redis://${REDIS_ADDR}`);
   t.teardown(() => leaseRedis.quit().then(() => undefined));
   const lease = new RedisLease({ prefix }, { redis: leaseRedis, logger });
   const g1 = await lease.tryAcquire("node-a", 200, signal());

@@ -10,10 +10,10 @@ import lockfile from "proper-lockfile";
 import { pino } from "pino";
 import { FileLease, LeaseError, RedisLease, type LeaseBackend } from "../../src/adapters/lease/index.js";
 import { leaseConformance } from "./leaseConformance.js";
-import { deleteRedisPrefix } from "../helpers/services.js";
+import { deleteRedisPrefix, REDIS_ADDR } from "../helpers/services.js";
 
 const logger = pino({ level: "silent" });
-const REDIS_URL = "redis://127.0.0.1:6379";
+const REDIS_URL = `redis://${REDIS_ADDR}`;
 
 leaseConformance({
   name: "redis",

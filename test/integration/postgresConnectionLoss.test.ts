@@ -17,8 +17,8 @@ import { TcpProxy } from '../helpers/tcpProxy.js';
  */
 test('chaos seed 2, fault 1 "partitionPostgres on leader-2": a PostgreSQL link dropping over and over fails calls, never the process', async (t) => {
   const db = await createDatabase();
-  const proxy = await TcpProxy.start({ port: Number(new URL(db.url).port || 5432) });
   const url = new URL(db.url);
+  const proxy = await TcpProxy.start({ host: url.hostname, port: Number(url.port || 5432) });
   url.host = proxy.address;
   const store = new BlockStore({ url: url.toString(), maxConnections: 4, connectTimeoutMs: 2_000 }, { logger: pino({ level: 'silent' }) });
   const uncaught: string[] = [];

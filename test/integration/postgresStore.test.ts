@@ -15,9 +15,9 @@ import {
   type BlockToCommit,
   type EmbeddedPostgres,
 } from "../../src/adapters/postgres/index.js";
+import { databaseUrl, POSTGRES_ADMIN_URL } from "../helpers/services.js";
 
 const logger = pino({ level: "silent" });
-const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /** A fresh, empty database on one target. */
 interface Db {
@@ -74,11 +74,11 @@ const realPostgres: Target = {
   name: "postgres",
   async fresh() {
     const name = `baton_test_${randomBytes(6).toString("hex")}`;
-    const admin = rawClient(ADMIN_URL);
+    const admin = rawClient(POSTGRES_ADMIN_URL);
     await admin`CREATE DATABASE ${admin(name)}`;
     await admin.end();
-    return makeDb(`postgres://postgres@127.0.0.1:5432/${name}`, false, async () => {
-      const sql = rawClient(ADMIN_URL);
+    return makeDb(databaseUrl(name), false, async () => {
+      const sql = rawClient(POSTGRES_ADMIN_URL);
       await sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`;
       await sql.end();
     });
@@ -422,7 +422,7 @@ test("a server that never answers hits the connect timeout", async (t) => {
 });
 
 test("a missing database is DB_UNREACHABLE too", async (t) => {
-  const store = new BlockStore({ url: `postgres://postgres@127.0.0.1:5432/baton_missing_${randomBytes(4).toString("hex")}` }, { logger });
+  const store = new BlockStore({ url: databaseUrl(`baton_missing_${randomBytes(4).toString("hex")}`) }, { logger });
   const err = await t.throwsAsync(store.migrate(), { instanceOf: StoreError });
   t.is(err?.code, "DB_UNREACHABLE");
   t.regex(err?.message ?? "", /does not exist/);
