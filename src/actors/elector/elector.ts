@@ -250,20 +250,22 @@ export class Elector extends EventEmitter<ElectorEvents> {
     this.watchdog = setTimeout(() => this.demote('local lease deadline passed without a renewal'), Math.max(0, this.validUntil - performance.now()));
   }
 
-  private demote(reason: string): void {
+  /** Ends this node's term; `deliberate` (a stop, pause or step-down) is logged at info, a lost lease at warn. */
+  private demote(reason: string, deliberate = false): void {
     const grant = this.grant;
     if (!grant) return;
     this.grant = null;
     this.validUntil = 0;
     clearTimeout(this.watchdog);
-    this.logger?.warn({ epoch: grant.epoch, reason }, 'Leadership lost');
+    if (deliberate) this.logger?.info({ epoch: grant.epoch, reason }, 'Leadership given up');
+    else this.logger?.warn({ epoch: grant.epoch, reason }, 'Leadership lost');
     this.emit('lost', { epoch: grant.epoch, reason });
   }
 
   private async releaseHeld(reason: string): Promise<void> {
     const grant = this.grant;
     if (!grant) return;
-    this.demote(reason);
+    this.demote(reason, true);
     try {
       await this.backend.release(this.opts.identity, grant);
       this.logger?.info({ epoch: grant.epoch, reason }, 'Lease released');
