@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import postgres from 'postgres';
 import type { Config } from '../src/cli/config.js';
 import { parseConfig } from '../src/cli/config.js';
-import type { ExecutionPayloadV3 } from '../src/adapters/engine/interface.js';
+import type { ExecutionPayloadV3 } from '../src/types/engine.js';
 import { attachFeed } from '../src/adapters/feed/index.js';
 import { createApiServer } from '../src/adapters/http/index.js';
 import { openBlockStore } from '../src/adapters/postgres/index.js';
@@ -26,6 +26,7 @@ import { verifyPayload } from '../src/tasks/verifyPayload.js';
 import { createDatabase } from '../test/helpers/services.js';
 import { ReplayEl } from './replayEl.js';
 import { reportSection, type Row } from './stats.js';
+import { nodeOptions } from '../src/cli/nodeOptions.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/payloads/04-transfers-1400.json', import.meta.url));
 
@@ -59,7 +60,7 @@ export async function runCatchupBench(quick: boolean, log: (line: string) => voi
     const sql = postgres(memberDb.url, { max: 1, onnotice: () => {} });
     const started = performance.now();
     el.resetTimer();
-    node = await startNode(config as Config, logger);
+    node = await startNode(nodeOptions(config as Config), logger);
     try {
       for (;;) {
         // The member migrates its database at start: until then there is no table to count.

@@ -23,6 +23,7 @@ import { type Config, parseConfig } from '../src/cli/config.js';
 import { startNode } from '../src/node/index.js';
 import { createDatabase } from '../test/helpers/services.js';
 import { percentile, reportSection, type Row } from './stats.js';
+import { nodeOptions } from '../src/cli/nodeOptions.js';
 
 const BLOCK_TIME_MS = 20;
 /** The Builder waits min(500, block time / 2) from the start of forkchoiceUpdated to getPayload. */
@@ -103,7 +104,7 @@ export async function runEndToEndBench(quick: boolean, log: (line: string) => vo
       ['--role', 'leader', '--instance-id', 'bench-e2e', '--eth-client-url', proxy.url, '--eth-rpc-url', el.rpcUrl, '--jwt-secret', Buffer.from(el.jwtSecret).toString('hex'), '--postgres-url', db.url, '--lease-backend', 'file', '--block-time', `${BLOCK_TIME_MS}ms`, '--data-dir', dataDir, '--health-addr', '127.0.0.1:0', '--api-addr', '127.0.0.1:0'],
       {},
     );
-    node = await startNode(config as Config, logger);
+    node = await startNode(nodeOptions(config as Config), logger);
     const head = async () => Number((await sql<{ n: string | null }[]>`SELECT max(block_number) AS n FROM payloads`.catch(() => [{ n: null }]))[0]?.n ?? 0);
     const accounts = testAccounts();
     const nonces = accounts.map(() => 0n);

@@ -18,10 +18,11 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
-import { attachFeed, feedSink, type FeedBlock } from '../src/adapters/feed/index.js';
+import { attachFeed, feedSink } from '../src/adapters/feed/index.js';
+import { type FeedBlock } from '../src/types/block.js';
 import { encodeBlockFrame, topicOf } from '../src/adapters/feed/protocol.js';
 import { HttpServer } from '../src/adapters/http/index.js';
-import type { EncodedBlock } from '../src/tasks/encodeBlock.js';
+import type { EncodedBlock } from '../src/types/block.js';
 import { decode, encode } from '../src/runtime/codec.js';
 import { percentile, reportSection, type Row } from './stats.js';
 

@@ -19,6 +19,7 @@ import { registerJsonRpc } from '../src/adapters/http/jsonRpc.js';
 import { createMempool } from '../src/adapters/mempool/index.js';
 import { createRuntimeModules } from '../src/runtime/index.js';
 import { reportSection, type Row } from './stats.js';
+import { poolTasks } from '../src/tasks/index.js';
 
 const quick = process.argv.includes('--quick');
 const TX_COUNT = quick ? 2_000 : 20_000;
@@ -54,7 +55,7 @@ interface IngestRun {
 /** One ingest run against a fresh key prefix, the pool on worker threads or inline. */
 async function ingest(bodies: string[], inline: boolean): Promise<IngestRun> {
   const logger = pino({ level: 'silent' });
-  const { pool } = createRuntimeModules({ logger, pool: inline ? { inline: true } : {} });
+  const { pool } = createRuntimeModules({ logger, pool: { tasks: poolTasks, inline } });
   const redis = new Redis(REDIS_URL);
   const prefix = `baton-bench-mempool-${process.pid}-${inline ? 'inline' : 'pool'}`;
   const mempool = createMempool({ prefix, maxPending: TX_COUNT * 2 }, { redis, logger, registry: new Registry(), pool, chainId: BigInt(DEV_CHAIN_ID) });

@@ -22,6 +22,8 @@ import type { PoolOptions } from '../src/runtime/pool.js';
 import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from '../test/helpers/services.js';
 import { ReplayEl } from './replayEl.js';
 import { reportSection, type Row } from './stats.js';
+import { poolTasks } from '../src/tasks/index.js';
+import { nodeOptions } from '../src/cli/nodeOptions.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/payloads/04-transfers-1400.json', import.meta.url));
 
@@ -43,7 +45,7 @@ async function runPipeline(seconds: number, pool: PoolOptions | undefined, log: 
     ['--role', 'leader', '--instance-id', 'bench', '--eth-client-url', url, '--eth-rpc-url', url, '--jwt-secret', '00'.repeat(32), '--postgres-url', db.url, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--block-time', '1ms', '--lease-ttl', '5s', '--data-dir', dataDir, '--health-addr', '127.0.0.1:0', '--api-addr', '127.0.0.1:0'],
     {},
   );
-  const node = await startNode(parsed as Config, pino({ level: 'warn' }), { pool });
+  const node = await startNode(nodeOptions(parsed as Config), pino({ level: 'warn' }), { pool });
   const sql = postgres(db.url, { max: 1, onnotice: () => {} });
   const count = async () => Number((await sql<{ n: string }[]>`SELECT count(*) AS n FROM payloads`)[0]!.n);
   try {
@@ -90,7 +92,7 @@ export async function runPipelineBench(quick: boolean, log: (line: string) => vo
   const seconds = quick ? 8 : 30;
   log(`pipeline bench: replayed ${new ReplayEl(FIXTURE).txCount}-tx payload, ${seconds} s per run, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`);
   const pooled = await runPipeline(seconds, undefined, log);
-  const inline = await runPipeline(seconds, { inline: true }, log);
+  const inline = await runPipeline(seconds, { tasks: poolTasks, inline: true }, log);
   try {
     const insertsPerSecond = await insertLoop(pooled.dbUrl, pooled.blocks);
     return [

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ExecutionPayloadV3 } from '../src/adapters/engine/interface.js';
+import type { ExecutionPayloadV3 } from '../src/types/engine.js';
 
 /** A recorded `engine_getPayloadV4` answer (see `bench/fixtures/record.ts`). */
 interface RecordedPayload {

@@ -5,11 +5,12 @@
  */
 import { availableParallelism } from 'node:os';
 import pino from 'pino';
-import type { ChildSpec } from '../src/runtime/actor.js';
+import { actorRef, type ChildSpec } from '../src/runtime/actor.js';
 import { type MessageCodec, msgpackCodec, structuredCloneCodec } from '../src/runtime/codec.js';
 import { createRuntimeModules } from '../src/runtime/index.js';
 import { Supervisor } from '../src/runtime/supervisor.js';
 import { percentile, reportSection, type Row } from './stats.js';
+import { poolTasks } from '../src/tasks/index.js';
 
 const quick = process.argv.includes('--quick');
 const MESSAGES = quick ? 50_000 : 500_000;
@@ -22,12 +23,14 @@ const PAYLOAD_BYTES = 160 * 1024;
 type BenchMsg = { type: 'burst' } | { type: 'item'; number: bigint; hash: Uint8Array; txCount: number } | { type: 'ack' };
 
 async function messagesPerSecond(codec: MessageCodec): Promise<number> {
-  const modules = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { inline: true } });
+  const modules = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { tasks: poolTasks, inline: true } });
   let finish!: (ms: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   let received = 0;
   let started = 0;
   const hash = new Uint8Array(32).fill(0xab);
+  const sourceRef = actorRef<BenchMsg>('source');
+  const sinkRef = actorRef<BenchMsg>('sink');
   const source: ChildSpec<BenchMsg, number> = {
     id: 'source',
     restart: 'permanent',
@@ -36,7 +39,7 @@ async function messagesPerSecond(codec: MessageCodec): Promise<number> {
       init: () => 0,
       handle(msg, sent, ctx) {
         if (msg.type !== 'burst' && msg.type !== 'ack') return sent;
-        for (let i = 0; i < BURST; i++) ctx.send('sink', { type: 'item', number: BigInt(sent + i), hash, txCount: 1_400 });
+        for (let i = 0; i < BURST; i++) ctx.send(sinkRef, { type: 'item', number: BigInt(sent + i), hash, txCount: 1_400 });
         return sent + BURST;
       },
     }),
@@ -51,7 +54,7 @@ async function messagesPerSecond(codec: MessageCodec): Promise<number> {
         if (msg.type !== 'item') return state;
         received++;
         if (received === MESSAGES) finish(performance.now() - started);
-        else if (received % BURST === 0) ctx.send('source', { type: 'ack' });
+        else if (received % BURST === 0) ctx.send(sourceRef, { type: 'ack' });
         return state;
       },
     }),
@@ -62,7 +65,7 @@ async function messagesPerSecond(codec: MessageCodec): Promise<number> {
   );
   await sup.start();
   started = performance.now();
-  sup.send('source', { type: 'burst' });
+  sup.send(sourceRef, { type: 'burst' });
   const ms = await finished;
   await sup.stop();
   await modules.pool.destroy();
@@ -70,7 +73,7 @@ async function messagesPerSecond(codec: MessageCodec): Promise<number> {
 }
 
 async function poolRoundTrips(transfer: boolean): Promise<number[]> {
-  const modules = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { threads: 1 } });
+  const modules = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { tasks: poolTasks, threads: 1 } });
   const latencies: number[] = [];
   for (let i = 0; i < POOL_ROUND_TRIPS + 20; i++) {
     const bytes = new Uint8Array(PAYLOAD_BYTES).fill(i & 0xff);

@@ -17,13 +17,14 @@ import { createCLRequest } from '@ethereumjs/util';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import pino from 'pino';
-import type { GetPayloadV4Response } from '../src/adapters/engine/interface.js';
+import type { GetPayloadV4Response } from '../src/types/engine.js';
 import { devGenesis } from '../src/adapters/executionClient/genesis.js';
 import { createRuntimeModules } from '../src/runtime/index.js';
 import { encodeBlock } from '../src/tasks/encodeBlock.js';
 import { orderedTrieRoot } from '../src/tasks/orderedTrie.js';
 import { verifyPayload } from '../src/tasks/verifyPayload.js';
 import { percentile, reportSection, type Row } from './stats.js';
+import { poolTasks } from '../src/tasks/index.js';
 
 const quick = process.argv.includes('--quick');
 /** The baseline takes hundreds of ms per run: fewer iterations keep the bench within a minute. */
@@ -84,7 +85,7 @@ console.log('measuring verifyPayload on this thread…');
 const onThread = await measure(BATON_RUNS, () => verifyPayload(stored));
 
 console.log('measuring verifyPayload through the pool (1 worker, bytes transferred)…');
-const { pool } = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { threads: 1 } });
+const { pool } = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { tasks: poolTasks, threads: 1 } });
 const throughPool = await measure(BATON_RUNS, async () => {
   // The caller owns a copy (as an Executor owns the bytes it read) and moves it to the worker.
   const input = { payloadData: new Uint8Array(stored.payloadData), requestsData: new Uint8Array(stored.requestsData) };

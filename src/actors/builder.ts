@@ -1,21 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Data, EngineApi, PayloadAttributesV3 } from '../adapters/engine/interface.js';
+import type { EngineApi } from '../adapters/engine/interface.js';
 import type { Mempool } from '../adapters/mempool/interface.js';
 import type { IBlockStore } from '../adapters/postgres/interface.js';
-import type { Actor, ActorContext } from '../runtime/actor.js';
+import type { Actor, ActorContext, ActorRef } from '../runtime/actor.js';
+import { backoffDelay } from '../runtime/backoff.js';
 import { decode } from '../runtime/codec.js';
 import { CodedError } from '../runtime/errors.js';
-import type { StatusBoard } from '../node/status.js';
-import type { BlockEnvelope, EncodedBlock } from '../tasks/encodeBlock.js';
-import type { ElectorMsg } from './elector/actor.js';
-import type { PublisherMsg } from './publisher.js';
-
-export type BuilderMsg =
-  | { type: 'leadershipAcquired'; epoch: bigint; validUntil: number }
-  | { type: 'leaseExtended'; epoch: bigint; validUntil: number }
-  | { type: 'leadershipLost'; epoch: bigint; reason: string }
-  /** The slot clock; carries the epoch so a tick scheduled in an earlier term is ignored. */
-  | { type: 'tick'; epoch: bigint };
+import type { BlockEnvelope, EncodedBlock } from '../types/block.js';
+import type { Data, PayloadAttributesV3 } from '../types/engine.js';
+import type { StatusReport } from '../types/report.js';
+import type { BuilderMsg, ElectorMsg, PublisherMsg } from './messages.js';
 
 export interface BuilderOptions {
   blockTimeMs: number;
@@ -31,11 +25,11 @@ export interface BuilderOptions {
 export interface BuilderModules {
   engine: EngineApi;
   store: IBlockStore;
-  status: StatusBoard;
+  report: StatusReport;
   /** The shared mempool (with `--redis-addr`): batches move pending → inflight → this EL's txpool before each block. */
   mempool?: Pick<Mempool, 'takeBatch' | 'inflight'>;
-  publisherId: string;
-  electorId: string;
+  publisher: ActorRef<PublisherMsg>;
+  elector: ActorRef<ElectorMsg>;
 }
 
 /** The block a new block is built on: the committed head (or genesis on an empty chain). */
@@ -69,8 +63,7 @@ const REPLAY_BATCH = 32;
 /** Commit (newPayload on our EL + PostgreSQL + publish) may take this long before the Builder gives up on the ask. */
 const COMMIT_TIMEOUT_MS = 20_000;
 /** Retry delays after failures: 250 ms doubling to 5 s, so an EL or database outage is polled, not hammered. */
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 5_000;
+const BACKOFF = { minMs: 250, maxMs: 5_000, jitter: false };
 const ZERO_HASH: Data = `0x${'00'.repeat(32)}`;
 
 /**
@@ -82,7 +75,7 @@ const ZERO_HASH: Data = `0x${'00'.repeat(32)}`;
  * getPayload → encode on the pool → `commit` to the Publisher.
  */
 export function builderActor(opts: BuilderOptions, modules: BuilderModules): Actor<BuilderMsg, BuilderState> {
-  const { engine, store, status } = modules;
+  const { engine, store, report } = modules;
 
   function forkchoice(hash: Data) {
     return { headBlockHash: hash, safeBlockHash: hash, finalizedBlockHash: hash };
@@ -163,7 +156,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
       throw new CodedError('EL_WRONG_PARENT', `the EL built ${summary.number} on ${summary.parentHash}, not on the committed head ${parent.number} ${parent.hash}`);
     }
     const buildMs = performance.now() - started;
-    await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisherId, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs }, COMMIT_TIMEOUT_MS);
+    await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisher, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs }, COMMIT_TIMEOUT_MS);
     return { number: summary.number, hash: summary.hash, timestamp: summary.timestamp };
   }
 
@@ -216,10 +209,8 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
     switch (code) {
       case 'STALE_EPOCH':
         ctx.logger.warn({ err }, 'A newer leader committed; stepping down');
-        ctx.send<ElectorMsg>(modules.electorId, { type: 'stepDown', reason: 'fenced out by a newer epoch' });
-        if (state.term) ctx.send<PublisherMsg>(modules.publisherId, { type: 'termEnded', epoch: state.term.epoch });
-        state.term = null;
-        status.update({ producer: { state: 'following', reason: 'fenced out by a newer epoch' } });
+        ctx.send(modules.elector, { type: 'stepDown', reason: 'fenced out by a newer epoch' });
+        Object.assign(state, endTerm(state, ctx, 'fenced out by a newer epoch'));
         return 0;
       case 'HEIGHT_TAKEN':
       case 'PARENT_MISMATCH':
@@ -230,41 +221,47 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
       case 'LEASE_EXPIRED':
         // Not a fault: the Elector either renews (production goes on) or reports the loss.
         ctx.logger.warn('Lease deadline reached before commit; waiting for a renewal');
-        return BACKOFF_MIN_MS;
+        return BACKOFF.minMs;
       default:
         ctx.logger.error({ err, code }, 'Block production failed');
     }
-    status.update({ producer: { state: 'stalled', reason: `${code}: ${err.message}` } });
-    return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (state.consecutiveFailures - 1));
+    report.update({ producer: { state: 'stalled', reason: `${code}: ${err.message}` } });
+    return backoffDelay(state.consecutiveFailures, BACKOFF);
+  }
+
+  /** The state of a new term (or of none): nothing of a previous term carries over. */
+  function freshTerm(term: BuilderState['term']): BuilderState {
+    return { term, head: null, fenced: false, resubmitted: false, handedToEl: 0, consecutiveFailures: 0, firstOfTerm: true };
+  }
+
+  /** The term `epoch` is over: tell the Publisher, and stop building. */
+  function endTerm(state: BuilderState, ctx: ActorContext<BuilderMsg>, reason: string): BuilderState {
+    if (state.term) ctx.send(modules.publisher, { type: 'termEnded', epoch: state.term.epoch });
+    report.update({ producer: { state: 'following', reason } });
+    return freshTerm(null);
   }
 
   return {
-    init: () => ({ term: null, head: null, fenced: false, resubmitted: false, handedToEl: 0, consecutiveFailures: 0, firstOfTerm: true }),
+    init(ctx) {
+      // A restarted Builder may be in the middle of a term: the Elector says where leadership stands.
+      ctx.send(modules.elector, { type: 'tellLeadership', to: ctx.self });
+      return freshTerm(null);
+    },
 
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'leadershipAcquired':
-          state.term = { epoch: msg.epoch, validUntil: msg.validUntil };
-          state.head = null;
-          state.fenced = false;
-          state.resubmitted = false;
-          state.handedToEl = 0;
-          state.consecutiveFailures = 0;
-          state.firstOfTerm = true;
-          status.update({ producer: { state: 'resuming' } });
-          ctx.send(ctx.name, { type: 'tick', epoch: msg.epoch });
-          return state;
+          if (state.term?.epoch === msg.epoch) return state; // a restart's answer for the term we already build in
+          report.update({ producer: { state: 'resuming' } });
+          ctx.send(ctx.self, { type: 'tick', epoch: msg.epoch });
+          return freshTerm({ epoch: msg.epoch, validUntil: msg.validUntil });
         case 'leaseExtended':
           if (state.term?.epoch === msg.epoch) state.term.validUntil = msg.validUntil;
           return state;
         case 'leadershipLost':
-          if (state.term?.epoch === msg.epoch) {
-            state.term = null;
-            ctx.send<PublisherMsg>(modules.publisherId, { type: 'termEnded', epoch: msg.epoch });
-            state.head = null;
-            status.update({ producer: { state: 'following', reason: msg.reason } });
-          }
-          return state;
+          return state.term?.epoch === msg.epoch ? endTerm(state, ctx, msg.reason) : state;
+        case 'notLeading':
+          return state.term ? endTerm(state, ctx, 'the Elector restarted and released the lease') : state;
         case 'tick':
           return tick(msg.epoch, state, ctx);
       }
@@ -286,15 +283,15 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
         }
         state.head = await resumeStep(ctx);
         if (state.head) {
-          status.update({ head: { number: state.head.number, hash: state.head.hash } });
-          ctx.send<PublisherMsg>(modules.publisherId, { type: 'repairStream', epoch });
+          report.update({ head: { number: state.head.number, hash: state.head.hash } });
+          ctx.send(modules.publisher, { type: 'repairStream', epoch });
         }
         retryInMs = 0;
       } else {
         state.head = await buildOne(state, ctx, term);
         state.firstOfTerm = false;
         state.consecutiveFailures = 0;
-        status.update({ head: { number: state.head.number, hash: state.head.hash }, producer: { state: 'producing' } });
+        report.update({ head: { number: state.head.number, hash: state.head.hash }, producer: { state: 'producing' } });
         retryInMs = Math.max(0, opts.blockTimeMs - (performance.now() - slotStart));
       }
     } catch (err) {

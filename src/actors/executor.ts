@@ -1,26 +1,21 @@
-import type { Data, EngineApi } from '../adapters/engine/interface.js';
+import type { EngineApi } from '../adapters/engine/interface.js';
 import type { IBlockStore } from '../adapters/postgres/interface.js';
-import type { StatusBoard } from '../node/status.js';
-import type { BlockSink } from './publisher.js';
-import type { Actor, ActorContext } from '../runtime/actor.js';
+import type { Actor, ActorContext, ActorRef } from '../runtime/actor.js';
 import { decode } from '../runtime/codec.js';
 import { CodedError } from '../runtime/errors.js';
+import type { BlockEnvelope, SyncBlock } from '../types/block.js';
+import type { Data } from '../types/engine.js';
+import type { StatusReport } from '../types/report.js';
+import type { BlockSink } from '../types/sink.js';
 import { BlockLog } from './blockLog.js';
-import type { SyncBlock } from '../tasks/decodeBlockPage.js';
-import type { BlockEnvelope } from '../tasks/encodeBlock.js';
-import type { VerifyPayloadResult } from '../tasks/verifyPayload.js';
+import type { ExecutorMsg, MempoolWatcherMsg } from './messages.js';
+import { notifyCommitted } from './notify.js';
 
 /** Where the Executor stands: the last block its EL (and, on a member, its store) has. */
 export interface SyncPosition {
   lastSynced: bigint;
   lastHash: Data;
 }
-
-export type ExecutorMsg =
-  /** Ask: the position to sync from (`lastSynced + 1`). */
-  | { type: 'position' }
-  /** Ask: verify, execute and store one block; replies with the new position or a coded error (see `ExecutorErrorCode`). */
-  | { type: 'execute'; block: SyncBlock };
 
 /** Why a block was not executed; the Syncer decides what to do by the code. */
 export const ExecutorErrorCode = {
@@ -47,7 +42,9 @@ export interface ExecutorOptions {
 export interface ExecutorModules {
   engine: EngineApi;
   store: IBlockStore;
-  status: StatusBoard;
+  report: StatusReport;
+  /** This node's MempoolWatcher (with Redis): told of each block executed here. */
+  watcher?: ActorRef<MempoolWatcherMsg>;
   /** Where executed blocks go live (this node's feed): after the store on a member; committed blocks only, as they came from the leader. */
   sinks: BlockSink[];
 }
@@ -67,7 +64,7 @@ interface ExecutorState {
  * position; INVALID or a hash mismatch halts syncing with the reason on `/health`, storing nothing.
  */
 export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): Actor<ExecutorMsg, ExecutorState> {
-  const { engine, store, status } = modules;
+  const { engine, store, report } = modules;
 
   /**
    * Resume point: the EL head, lowered to the store head on a member whose EL is ahead of its
@@ -92,7 +89,7 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
 
   function halt(state: ExecutorState, ctx: ActorContext<ExecutorMsg>, reason: string, meta: Record<string, unknown>): never {
     state.halted = reason;
-    status.problem('sync', `syncing halted: ${reason}`);
+    report.problem('sync', `syncing halted: ${reason}`);
     ctx.logger.error(meta, `Syncing halted: ${reason}`);
     throw new CodedError(ExecutorErrorCode.HALTED, reason, meta);
   }
@@ -152,15 +149,17 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
         throw new CodedError(ExecutorErrorCode.RETRY, `storing block ${block.number} failed: ${err.message}`, meta);
       });
       state.storedHead = block.number;
-      status.update({ head: { number: block.number, hash: block.hash } });
+      report.update({ head: { number: block.number, hash: block.hash } });
     }
     // A committed block (it came from the leader's feed or store), now executed here: this node's feed serves it live.
     const encoded = { summary: { number: block.number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp, txCount: block.txCount }, payloadData: block.payloadData, requestsData: block.requestsData };
     for (const sink of modules.sinks) await sink.publish(encoded, block.epoch).catch((err: Error) => ctx.logger.warn({ err, sink: sink.name }, 'Publishing a synced block failed'));
     state.position = { lastSynced: block.number, lastHash: block.hash.toLowerCase() };
     state.blockLog.block({ number: block.number, hash: block.hash, txs: block.txCount, timings: { executeMs: performance.now() - started } });
-    // Counted on the board, not in state: the total survives a restart of this actor.
-    status.updateSync({ lastSynced: block.number, totalSynced: (status.current.sync?.totalSynced ?? 0) + 1, lastBlockTimestamp: block.timestamp });
+    // Counted in the report, not in state: the total survives a restart of this actor.
+    report.updateSync({ lastSynced: block.number, lastBlockTimestamp: block.timestamp });
+    report.countSynced();
+    notifyCommitted(ctx, modules.watcher, block.number);
     return state.position;
   }
 
@@ -181,8 +180,8 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
             return state;
           }
           Object.assign(state, resumed);
-          if (!state.halted) status.problem('sync', null);
-          status.updateSync({ lastSynced: resumed.position.lastSynced });
+          if (!state.halted) report.problem('sync', null);
+          report.updateSync({ lastSynced: resumed.position.lastSynced });
           ctx.logger.info({ lastSynced: resumed.position.lastSynced, storedHead: resumed.storedHead }, 'Executor resumes');
           ctx.reply(state.position);
           return state;

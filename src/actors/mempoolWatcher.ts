@@ -1,10 +1,11 @@
+import { Elector } from '../adapters/lease/elector.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
 import type { TxCheck } from '../adapters/mempool/elCheck.js';
 import type { ConfirmResult, Mempool, MempoolTx } from '../adapters/mempool/interface.js';
 import type { MempoolMetrics } from '../adapters/mempool/metrics.js';
-import { WatcherLock } from '../adapters/mempool/watcherLock.js';
+import { watcherLockToken } from '../adapters/mempool/scripts.js';
 import type { Actor, ActorContext } from '../runtime/actor.js';
-import { Elector } from './elector/elector.js';
+import type { MempoolWatcherMsg } from './messages.js';
 
 /** A committed block as the watcher needs it: its number and the hashes of its transactions. */
 export interface CommittedBlockTxs {
@@ -12,12 +13,6 @@ export interface CommittedBlockTxs {
   hash: string;
   txHashes: string[];
 }
-
-export type MempoolWatcherMsg =
-  /** Sent for every committed block (by the Publisher on a leader, the Executor on a member). */
-  | ({ type: 'blockCommitted' } & CommittedBlockTxs)
-  /** Confirm every committed block after the last confirmed one; sent to itself on gaining the lock. */
-  | { type: 'catchUp' };
 
 export interface MempoolWatcherOptions {
   /** This node's name in the lock (`--instance-id`). */
@@ -29,8 +24,9 @@ export interface MempoolWatcherOptions {
   /** Blocks read per `blocksAfter` call while catching up. */
   catchUpPage?: number;
   /**
-   * While holding the lock, look for newly committed blocks this often. The holder may be a node
-   * that commits nothing itself (a standby, a member), so it cannot wait to be told. Off when unset.
+   * The fallback: while holding the lock, look for committed blocks this often even without a
+   * `blockCommitted` notice (one lost to a full mailbox, or a block this node neither committed
+   * nor executed). Off when unset.
    */
   pollIntervalMs?: number;
 }
@@ -43,7 +39,7 @@ export const MEMPOOL_WATCHER_DEFAULTS = {
 
 export interface MempoolWatcherModules {
   mempool: Mempool;
-  /** The `WatcherLock` (any `LeaseBackend` whose tokens the mempool scripts check). */
+  /** The watcher lock (a `RedisLease` on the watcher keys, whose tokens the mempool scripts check). */
   lock: LeaseBackend;
   /**
    * Committed blocks with number > `after`, ascending, at most `limit`; fewer means none beyond.
@@ -63,6 +59,8 @@ export interface MempoolWatcherModules {
 
 interface WatcherState {
   elector: Elector;
+  /** The last block this watcher saw confirmed (by itself or, on 'already', by another): the next notice in sequence is confirmed directly. */
+  lastConfirmed: bigint | null;
 }
 
 /** A catch-up yields to the mailbox after this long, so committed-block messages are not starved. */
@@ -87,13 +85,15 @@ export function mempoolWatcherActor(opts: MempoolWatcherOptions, modules: Mempoo
   /** The token to write with, or null when this node does not hold the lock by its own clock. */
   function lockToken(state: WatcherState): string | null {
     const epoch = state.elector.epoch();
-    return epoch === null ? null : WatcherLock.token(opts.identity, { epoch });
+    return epoch === null ? null : watcherLockToken(opts.identity, epoch);
   }
 
   /** Confirms one block; answers whether the caller may go on to the next one. */
-  async function confirm(block: CommittedBlockTxs, token: string, ctx: ActorContext<MempoolWatcherMsg>): Promise<ConfirmResult['status']> {
+  async function confirm(block: CommittedBlockTxs, token: string, state: WatcherState, ctx: ActorContext<MempoolWatcherMsg>): Promise<ConfirmResult['status']> {
     const result = await mempool.confirmBlock({ blockNumber: block.number, txHashes: block.txHashes, lockToken: token });
     const log = { number: block.number, hash: block.hash };
+    if (result.status === 'confirmed') state.lastConfirmed = block.number;
+    if (result.status === 'already' || result.status === 'gap') state.lastConfirmed = result.lastConfirmed;
     switch (result.status) {
       case 'confirmed':
         metrics.blockConfirmed(block.number, result.finalized, result.requeued.length);
@@ -136,26 +136,42 @@ export function mempoolWatcherActor(opts: MempoolWatcherOptions, modules: Mempoo
     }
   }
 
-  /** Confirms committed blocks after the last confirmed one until none are left or the budget is spent. */
-  async function catchUp(token: string, ctx: ActorContext<MempoolWatcherMsg>): Promise<void> {
+  /**
+   * Confirms committed blocks after the last confirmed one until none are left or the budget is
+   * spent. With nothing confirmed yet it starts where the node says the chain starts, else after
+   * `firstAfter` (the block before the one just committed), else at the next committed block.
+   */
+  async function catchUp(token: string, state: WatcherState, ctx: ActorContext<MempoolWatcherMsg>, firstAfter: bigint | null = null): Promise<void> {
     const started = performance.now();
-    // Nothing confirmed yet: start where the node says the chain starts, else at the next committed block.
-    let after = (await mempool.lastConfirmed()) ?? (await modules.startAfter?.(ctx.signal)) ?? null;
+    let after = (await mempool.lastConfirmed()) ?? (await modules.startAfter?.(ctx.signal)) ?? firstAfter;
     if (after === null) return;
     for (;;) {
       const blocks = await modules.blocksAfter(after, catchUpPage, ctx.signal);
       for (const block of blocks) {
-        const status = await confirm(block, token, ctx);
+        const status = await confirm(block, token, state, ctx);
         // 'gap' here means the reader skipped a number: retried on the next message, never jumped over.
         if (status === 'notWatcher' || status === 'gap') return;
         after = block.number;
       }
       if (blocks.length < catchUpPage) return;
       if (performance.now() - started > CATCH_UP_BUDGET_MS) {
-        ctx.send(ctx.name, { type: 'catchUp' });
+        ctx.send(ctx.self, { type: 'catchUp' });
         return;
       }
     }
+  }
+
+  /**
+   * A block was committed: the next one in sequence is confirmed at once (one script call); any
+   * other number is caught up to from the store, so nothing is skipped or counted twice.
+   */
+  async function onCommitted(number: bigint, token: string, state: WatcherState, ctx: ActorContext<MempoolWatcherMsg>): Promise<void> {
+    if (state.lastConfirmed !== null && number <= state.lastConfirmed) return;
+    if (state.lastConfirmed !== null && number === state.lastConfirmed + 1n) {
+      const [block] = await modules.blocksAfter(state.lastConfirmed, 1, ctx.signal);
+      if (block?.number === number && (await confirm(block, token, state, ctx)) !== 'gap') return;
+    }
+    await catchUp(token, state, ctx, number - 1n);
   }
 
   return {
@@ -169,7 +185,7 @@ export function mempoolWatcherActor(opts: MempoolWatcherOptions, modules: Mempoo
         metrics.watcher(true);
         ctx.logger.info({ epoch }, 'acquired watcher lock');
         try {
-          ctx.send(ctx.name, { type: 'catchUp' });
+          ctx.send(ctx.self, { type: 'catchUp' });
         } catch (err) {
           // A full mailbox holds committed blocks: the first one past a gap starts the catch-up anyway.
           ctx.logger.debug({ err }, 'Catch-up not queued');
@@ -186,14 +202,14 @@ export function mempoolWatcherActor(opts: MempoolWatcherOptions, modules: Mempoo
         const poll = setInterval(() => {
           if (!elector.isLeader()) return;
           try {
-            ctx.send(ctx.name, { type: 'catchUp' });
+            ctx.send(ctx.self, { type: 'catchUp' });
           } catch {
             // A full mailbox already holds work; the next poll tries again.
           }
         }, opts.pollIntervalMs);
         ctx.signal.addEventListener('abort', () => clearInterval(poll), { once: true });
       }
-      return { elector };
+      return { elector, lastConfirmed: null };
     },
 
     async handle(msg, state, ctx) {
@@ -205,13 +221,10 @@ export function mempoolWatcherActor(opts: MempoolWatcherOptions, modules: Mempoo
       try {
         switch (msg.type) {
           case 'blockCommitted':
-            if ((await confirm(msg, token, ctx)) === 'gap') {
-              await catchUp(token, ctx);
-              await confirm(msg, token, ctx);
-            }
+            await onCommitted(msg.number, token, state, ctx);
             return state;
           case 'catchUp':
-            await catchUp(token, ctx);
+            await catchUp(token, state, ctx);
             return state;
         }
       } catch (err) {

@@ -1,37 +1,24 @@
-import type { Data, EngineApi } from '../adapters/engine/interface.js';
+import type { EngineApi } from '../adapters/engine/interface.js';
 import type { IBlockStore } from '../adapters/postgres/interface.js';
-import type { Actor, ActorContext } from '../runtime/actor.js';
+import type { Actor, ActorContext, ActorRef } from '../runtime/actor.js';
 import { decode } from '../runtime/codec.js';
 import { CodedError } from '../runtime/errors.js';
+import type { BlockEnvelope } from '../types/block.js';
+import type { Data } from '../types/engine.js';
+import type { StatusReport } from '../types/report.js';
+import type { BlockSink } from '../types/sink.js';
 import { BlockLog } from './blockLog.js';
-import type { StatusBoard } from '../node/status.js';
-import type { BlockEnvelope, EncodedBlock } from '../tasks/encodeBlock.js';
-
-export type PublisherMsg =
-  /** Ask: validate, commit with the fence, then publish. Replies `{number}` or a coded error. */
-  | { type: 'commit'; block: EncodedBlock; epoch: bigint; validUntil: number; /** forkchoiceUpdated → encoded, for the block's log line. */ buildMs: number }
-  /** A new term: re-publish committed blocks a predecessor may have died before appending. */
-  | { type: 'repairStream'; epoch: bigint }
-  /**
-   * This node's term ended: what it failed to publish is now the next leader's to repair (its
-   * `repairStream`), so those failures stop making this node unhealthy.
-   */
-  | { type: 'termEnded'; epoch: bigint };
-
-/** Where a committed block becomes visible after the commit; each sink is fenced or serves only committed data. */
-export interface BlockSink {
-  readonly name: string;
-  publish(block: EncodedBlock, epoch: bigint): Promise<void>;
-  /** Re-publish what a predecessor committed but never published (only the Redis Stream needs this). */
-  repair?(epoch: bigint): Promise<number>;
-}
+import { notifyCommitted } from './notify.js';
+import type { MempoolWatcherMsg, PublisherMsg } from './messages.js';
 
 export interface PublisherModules {
   engine: EngineApi;
   store: IBlockStore;
-  status: StatusBoard;
+  report: StatusReport;
   /** In order: Redis Stream, then the WebSocket feed. */
   sinks: BlockSink[];
+  /** This node's MempoolWatcher (with Redis): told of each committed block, so confirmations follow commits without a poll. */
+  watcher?: ActorRef<MempoolWatcherMsg>;
   identity: string;
   metrics: PublisherMetrics;
 }
@@ -54,7 +41,7 @@ interface PublisherState {
  * reported on `/health` and repaired on the next term.
  */
 export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, PublisherState> {
-  const { engine, store, status, sinks, identity, metrics } = modules;
+  const { engine, store, report, sinks, identity, metrics } = modules;
 
   function assertLease(validUntil: number, step: string): void {
     if (performance.now() >= validUntil) throw new CodedError('LEASE_EXPIRED', `local lease deadline passed before ${step}`);
@@ -87,13 +74,14 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     for (const sink of sinks) {
       try {
         await sink.publish(block, epoch);
-        status.problem(sink.name, null);
+        report.problem(sink.name, null);
       } catch (err) {
-        status.problem(sink.name, `publishing block ${summary.number} failed: ${(err as Error).message}`);
+        report.problem(sink.name, `publishing block ${summary.number} failed: ${(err as Error).message}`);
         ctx.logger.error({ err, sink: sink.name, number: summary.number }, 'Publishing a committed block failed');
       }
     }
     metrics.observePublish((performance.now() - publishStarted) / 1000);
+    notifyCommitted(ctx, modules.watcher, summary.number);
   }
 
   return {
@@ -117,13 +105,13 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
             } catch (err) {
               // The sink (Redis) is down: a crash here would restart the Builder and Elector behind us (rest_for_one).
               if (ctx.signal.aborted) throw err;
-              status.problem(sink.name, `repairing ${sink.name} failed: ${(err as Error).message}`);
+              report.problem(sink.name, `repairing ${sink.name} failed: ${(err as Error).message}`);
               ctx.logger.error({ err, sink: sink.name }, 'Repairing a sink failed; it stays unhealthy until a publish succeeds');
             }
           }
           return state;
         case 'termEnded':
-          for (const sink of sinks) status.problem(sink.name, null);
+          for (const sink of sinks) report.problem(sink.name, null);
           return state;
       }
     },

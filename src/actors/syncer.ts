@@ -1,13 +1,12 @@
 import { FeedClient } from '../adapters/feed/client.js';
-import type { StatusBoard } from '../node/status.js';
-import type { Actor, ActorContext } from '../runtime/actor.js';
-import { CodedError } from '../runtime/errors.js';
-import type { SyncBlock } from '../tasks/decodeBlockPage.js';
-import { ExecutorErrorCode, type ExecutorMsg, type SyncPosition } from './executor.js';
-
-export type SyncerMsg =
-  /** Discover the leader, keep the source open, hand queued blocks to the Executor. */
-  { type: 'tick' };
+import type { Actor, ActorContext, ActorRef } from '../runtime/actor.js';
+import { backoffDelay } from '../runtime/backoff.js';
+import type { CodedError } from '../runtime/errors.js';
+import type { SyncBlock } from '../types/block.js';
+import type { LeaderInfo } from '../types/leader.js';
+import type { StatusReport } from '../types/report.js';
+import { ExecutorErrorCode, type SyncPosition } from './executor.js';
+import type { ElectorMsg, ExecutorMsg, SyncerMsg } from './messages.js';
 
 export interface SyncerOptions {
   /** `--leader-url`: follow this API URL instead of the lease's advertised one. */
@@ -22,8 +21,10 @@ export interface SyncerOptions {
 }
 
 export interface SyncerModules {
-  status: StatusBoard;
-  executorId: string;
+  report: StatusReport;
+  executor: ActorRef<ExecutorMsg>;
+  /** A standby's Elector, asked where leadership stands when this Syncer (re)starts. */
+  elector?: ActorRef<ElectorMsg>;
 }
 
 /** Blocks held from the feed ahead of the Executor; past it the feed is paused (TCP backpressure). */
@@ -36,9 +37,8 @@ const BACKFILL_PAGE = 64;
 const EXECUTE_PER_TICK = 16;
 const EXECUTE_TIMEOUT_MS = 25_000;
 const FETCH_TIMEOUT_MS = 10_000;
-/** Retry delays: 200 ms doubling to 30 s, with jitter, so a down leader is polled, not hammered. */
-const BACKOFF_MIN_MS = 200;
-const BACKOFF_MAX_MS = 30_000;
+/** Retry delays: 200 ms doubling to 30 s, with jitter, so a down leader is polled, not hammered (and members do not retry in step). */
+const BACKOFF = { minMs: 200, maxMs: 30_000, jitter: true };
 /** How often an idle Syncer (leading, or no leader known) looks again. */
 const IDLE_MS = 250;
 
@@ -56,6 +56,13 @@ interface SyncerState {
   /** A tick is queued or running: a feed block need not send another. */
   tickPending: boolean;
   halted: boolean;
+  /** The lease holder, as the HealthMonitor last reported it. */
+  leader: LeaderInfo | null;
+  /**
+   * Whether this node leads (a standby's Elector says so); null until it has said. A standby
+   * that does not know yet must not touch its EL: its Builder may be driving it.
+   */
+  leading: boolean | null;
 }
 
 /**
@@ -66,19 +73,23 @@ interface SyncerState {
  * strictly in order, one ask at a time; the queue is bounded and the feed paused when it is full.
  */
 export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<SyncerMsg, SyncerState> {
-  const { status } = modules;
+  const { report } = modules;
 
-  function leaderUrl(): string | null {
+  function leaderUrl(state: SyncerState): string | null {
     if (opts.leaderUrl) return opts.leaderUrl.replace(/\/+$/, '');
-    const s = status.current;
-    if (s.holder === opts.identity) return null;
-    return s.leaderApiUrl?.replace(/\/+$/, '') ?? null;
+    if (!state.leader || state.leader.holder === opts.identity) return null;
+    return state.leader.apiUrl?.replace(/\/+$/, '') ?? null;
+  }
+
+  /** A standby stands aside while it leads, or while it does not know yet whether it does. */
+  function standsAside(state: SyncerState): boolean {
+    return opts.standby && state.leading !== false;
   }
 
   function wake(state: SyncerState, ctx: ActorContext<SyncerMsg>): void {
     if (state.tickPending) return;
     state.tickPending = true;
-    ctx.send(ctx.name, { type: 'tick' });
+    ctx.send(ctx.self, { type: 'tick' });
   }
 
   function openFeed(state: SyncerState, ctx: ActorContext<SyncerMsg>, url: string): void {
@@ -86,7 +97,7 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
     feed.on('block', (block) => {
       if (state.source?.feed !== feed) return;
       state.queue.push({ ...block, leader: null });
-      status.updateSync({ sourceHead: block.number });
+      report.updateSync({ sourceHead: block.number });
       if (state.queue.length >= QUEUE_MAX) feed.pause();
       wake(state, ctx);
     });
@@ -121,22 +132,22 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
     const body = await fetchBytes(`${url}/blocks?after=${state.position!.lastSynced}&limit=${BACKFILL_PAGE}`, ctx.signal);
     const page = await ctx.pool.run('decodeBlockPage', body);
     state.queue = page.filter((b) => b.number > state.position!.lastSynced);
-    if (page.length) status.updateSync({ sourceHead: page.at(-1)!.number });
+    if (page.length) report.updateSync({ sourceHead: page.at(-1)!.number });
   }
 
   /** Hands queued blocks to the Executor in order; returns false when it must back off. */
   async function drain(state: SyncerState, ctx: ActorContext<SyncerMsg>): Promise<void> {
     for (let i = 0; i < EXECUTE_PER_TICK && state.queue.length > 0; i++) {
-      if (opts.standby && status.current.isLeader) return; // the Builder owns the EL from now on
+      if (standsAside(state)) return; // the Builder owns the EL from now on
       const block = state.queue[0]!;
       if (block.number <= state.position!.lastSynced) {
         state.queue.shift();
         continue;
       }
-      state.position = await ctx.ask<SyncPosition, ExecutorMsg>(modules.executorId, { type: 'execute', block }, EXECUTE_TIMEOUT_MS);
+      state.position = await ctx.ask<SyncPosition, ExecutorMsg>(modules.executor, { type: 'execute', block }, EXECUTE_TIMEOUT_MS);
       state.queue.shift();
       state.failures = 0;
-      status.problem('sync', null);
+      report.problem('sync', null);
     }
     if (state.queue.length < QUEUE_MAX / 2) state.source?.feed.resume();
   }
@@ -156,24 +167,24 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
         return 0;
       default:
         state.failures++;
-        status.problem('sync', `syncing stalled: ${err.message}`);
+        report.problem('sync', `syncing stalled: ${err.message}`);
         ctx.logger.warn({ err: err.message, code, failures: state.failures }, 'Sync step failed; backing off');
         if (code !== ExecutorErrorCode.RETRY) closeSource(state); // a source problem: reconnect from the position
-        return backoff(state.failures);
+        return backoffDelay(state.failures, BACKOFF);
     }
   }
 
   async function tick(state: SyncerState, ctx: ActorContext<SyncerMsg>): Promise<number> {
-    if (opts.standby && status.current.isLeader) {
+    if (standsAside(state)) {
       // The Builder drives the EL now; re-read the position when we stand by again.
       closeSource(state);
       state.position = null;
-      status.update({ sync: null });
+      report.clearSync();
       return IDLE_MS;
     }
-    state.position ??= await ctx.ask<SyncPosition, ExecutorMsg>(modules.executorId, { type: 'position' }, EXECUTE_TIMEOUT_MS);
-    const url = leaderUrl();
-    status.updateSync({ source: url });
+    state.position ??= await ctx.ask<SyncPosition, ExecutorMsg>(modules.executor, { type: 'position' }, EXECUTE_TIMEOUT_MS);
+    const url = leaderUrl(state);
+    report.updateSync({ source: url });
     if (!url) {
       closeSource(state);
       return IDLE_MS;
@@ -184,7 +195,7 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
     }
     if (!state.source && state.queue.length === 0) {
       const head = await leaderHead(url, ctx.signal);
-      if (head !== null) status.updateSync({ sourceHead: head });
+      if (head !== null) report.updateSync({ sourceHead: head });
       if (head !== null && head - state.position.lastSynced > BACKFILL_THRESHOLD) await backfill(state, ctx, url);
       else openFeed(state, ctx, url);
     }
@@ -195,8 +206,9 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
 
   return {
     init(ctx) {
-      const state: SyncerState = { position: null, source: null, queue: [], failures: 0, tickPending: false, halted: false };
+      const state: SyncerState = { position: null, source: null, queue: [], failures: 0, tickPending: false, halted: false, leader: null, leading: opts.standby ? null : false };
       ctx.signal.addEventListener('abort', () => closeSource(state), { once: true });
+      if (modules.elector) ctx.send(modules.elector, { type: 'tellLeadership', to: ctx.self });
       wake(state, ctx);
       return state;
     },
@@ -216,15 +228,23 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
           else if (nextInMs > 0) ctx.schedule(nextInMs, { type: 'tick' });
           return state;
         }
+        case 'leader':
+          state.leader = msg.leader;
+          return state;
+        case 'leadershipAcquired':
+          state.leading = true;
+          return state;
+        case 'leadershipLost':
+        case 'notLeading':
+          state.leading = false;
+          wake(state, ctx);
+          return state;
+        case 'leaseExtended':
+          return state;
       }
     },
     async terminate(state) {
       closeSource(state);
     },
   };
-}
-
-function backoff(failures: number): number {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (failures - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
 }

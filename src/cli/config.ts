@@ -8,9 +8,10 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { hostname } from "node:os";
-import type { ListenAddress } from "../adapters/http/options.js";
+import { localUrl } from "../node/options.js";
 import { ConfigError, type ConfigSource } from "./errors.js";
-import { envName, flagName, options, type LeaseBackendName, type OptionKey, type OptionSpec, type ParsedOptions } from "./options.js";
+import type { LeaseBackendName } from "../adapters/lease/options.js";
+import { envName, flagName, options, type OptionKey, type OptionSpec, type ParsedOptions } from "./options.js";
 import { InvalidValue, bool, hexBytes } from "./values.js";
 
 /** The node's configuration: every option parsed, derived defaults filled in. */
@@ -22,7 +23,7 @@ export type Config = Omit<ParsedOptions, "instanceId" | "redisStream" | "leaseBa
   jwtSecret: Uint8Array | undefined;
   /**
    * Undefined only when `--api-addr` has port 0 and no `--advertise-url` was given: the real port
-   * is known after listening, so the node derives it then with `defaultAdvertiseUrl`.
+   * is known after listening, so the node derives it then (`localUrl`).
    */
   advertiseUrl: string | undefined;
 };
@@ -181,17 +182,8 @@ function resolve(o: ParsedOptions, winners: Map<OptionKey, RawValue>): Config {
     redisStream: o.redisStream ?? `${o.redisPrefix}:blocks`,
     leaseBackend,
     jwtSecret,
-    advertiseUrl: o.advertiseUrl ?? (o.apiAddr.port === 0 ? undefined : defaultAdvertiseUrl(o.apiAddr, o.apiAddr.port)),
+    advertiseUrl: o.advertiseUrl ?? (o.apiAddr.port === 0 ? undefined : localUrl(o.apiAddr, o.apiAddr.port)),
   };
-}
-
-/**
- * The API URL to advertise when `--advertise-url` is not set: the API's own host when it names
- * one, else loopback (an all-interfaces address is not reachable as such).
- */
-export function defaultAdvertiseUrl(addr: ListenAddress, port: number): string {
-  const host = addr.host === "" || addr.host === "0.0.0.0" || addr.host === "::" ? "127.0.0.1" : addr.host;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** `--help`, generated from the schema so every option, env var and default is listed. */

@@ -6,6 +6,7 @@
 import pino from 'pino';
 import { StartupError } from '../node/errors.js';
 import { exitOnConfigError, helpText, parseConfig } from './config.js';
+import { flagFor, nodeOptions } from './nodeOptions.js';
 import { ConfigError } from './errors.js';
 
 let parsed: ReturnType<typeof parseConfig>;
@@ -25,8 +26,11 @@ const logger = pino({ level: config.logLevel, base: { instance: config.instanceI
 // Loaded only now: the node's modules (PGlite, the Engine API client, …) take a second or more to
 // load, and a mistyped flag should be refused before that.
 const { startNode } = await import('../node/index.js');
-const node = await startNode(config, logger).catch((err: unknown) => {
-  if (err instanceof StartupError) exitOnConfigError(new ConfigError(err.message, { key: err.flag }));
+const node = await startNode(nodeOptions(config), logger).catch((err: unknown) => {
+  if (err instanceof StartupError) {
+    const flag = flagFor(err.dependency, config);
+    exitOnConfigError(new ConfigError(`${flag}: ${err.message}`, { key: flag }));
+  }
   logger.fatal({ err }, 'Node failed to start');
   process.exit(1);
 });

@@ -21,6 +21,7 @@ import {
   url,
   type Parser,
 } from "./values.js";
+import { LEASE_BACKENDS } from "../adapters/lease/options.js";
 
 export interface OptionSpec<T> {
   /** Value placeholder in `--help`, e.g. `<duration>` or `leader|member`. */
@@ -47,9 +48,6 @@ function choice<const C extends readonly string[], S extends Omit<OptionSpec<C[n
   return { kind: choices.join("|"), parse: oneOf(choices), ...spec };
 }
 
-/** `--lease-backend` values (DESIGN §3). */
-export const LEASE_BACKENDS = ["redis", "postgres", "etcd", "kubernetes", "file"] as const;
-export type LeaseBackendName = (typeof LEASE_BACKENDS)[number];
 
 /** Every option, in `--help` order. */
 export const options = {

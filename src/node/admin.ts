@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ElectorMsg } from '../actors/elector/actor.js';
+import type { ElectorMsg } from '../actors/messages.js';
 import { JsonRpcError, JsonRpcErrorCode, positionalParams, type JsonRpcMethod } from '../adapters/http/jsonRpc.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
 import type { ActorFault } from '../runtime/chaos.js';
@@ -11,6 +11,8 @@ export interface AdminModules {
   backend: LeaseBackend;
   /** Reaches the Elector actor; absent on a member, which does not campaign. */
   elector: { ask<R>(msg: ElectorMsg, timeoutMs: number): Promise<R> } | null;
+  /** The operator's pause, kept for the Elector's next start (a restarted Elector stays paused). */
+  onPaused(paused: boolean): void;
   logger: Logger;
   /** The runtime's crash injection (DESIGN §1); it refuses every call unless the node runs with `--chaos`. */
   chaos: ChaosControl;
@@ -70,7 +72,8 @@ export function adminMethods(opts: AdminOptions, modules: AdminModules): Record<
   }
 
   async function setPaused(method: string, paused: boolean) {
-    await needElector(method).ask(paused ? { type: 'setPaused', paused: true } : { type: 'setPaused', paused: false }, ELECTOR_ASK_TIMEOUT_MS);
+    await needElector(method).ask({ type: 'setPaused', paused }, ELECTOR_ASK_TIMEOUT_MS);
+    modules.onPaused(paused);
     logger.warn({ paused }, paused ? 'Paused by an operator: not campaigning, not building' : 'Resumed by an operator');
     return { paused };
   }

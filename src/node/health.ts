@@ -1,5 +1,6 @@
 import type { HealthReport } from '../adapters/http/index.js';
-import type { StatusBoard, SyncStatus } from './status.js';
+import type { StatusBoard } from './status.js';
+import type { SyncStatus } from '../types/report.js';
 
 /** The `/health` body (DESIGN §6): role, leadership, head, producer state, actor restarts and every current problem. */
 export function healthReport(status: StatusBoard, restartCounts: Record<string, number>, executionClient: object, chaosInjected: Record<string, number> | null = null): HealthReport {

@@ -1,42 +1,37 @@
-import { readFileSync } from 'node:fs';
+/**
+ * A running node, wired from its options: each adapter opens itself (its factory owns its
+ * connections), the actors get the adapters, and the supervision tree of `tree.ts` runs them. The
+ * order of opening is the order of failing fast: the data dir, the listen addresses, the services
+ * other processes run, then what this node runs itself (PGlite, the embedded EL).
+ */
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import postgres from 'postgres';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { builderActor } from '../actors/builder.js';
-import { electorActor, type ElectorMsg } from '../actors/elector/actor.js';
-import { executorActor } from '../actors/executor.js';
-import { syncerActor } from '../actors/syncer.js';
-import { mempoolWatcherActor } from '../actors/mempoolWatcher.js';
-import { type BlockSink, publisherActor } from '../actors/publisher.js';
-import { HttpEngineClient } from '../adapters/engine/http.js';
-import { attachFeed, feedSink } from '../adapters/feed/index.js';
-import type { EngineApi } from '../adapters/engine/interface.js';
-import { engineOptions } from '../adapters/engine/options.js';
 import { lockDataDir } from '../adapters/dataDir/lock.js';
-import { SupervisedEl } from '../adapters/executionClient/supervised.js';
-import { defaultBlocksApiOptions, HttpServer, type HealthReport } from '../adapters/http/index.js';
-import { registerBlockRoutes } from '../adapters/http/blocksApi.js';
+import { type ExecutionEngine, openExecutionEngine } from '../adapters/engine/index.js';
+import { attachFeed, type FeedServer, feedSink } from '../adapters/feed/index.js';
+import { type HealthReport, HttpServer } from '../adapters/http/index.js';
 import { registerHealthRoutes } from '../adapters/http/health.js';
-import { HttpError, HttpErrorCode } from '../adapters/http/errors.js';
-import { JsonRpcError, JsonRpcErrorCode, registerJsonRpc, type JsonRpcMethod } from '../adapters/http/jsonRpc.js';
-import { createMempool, engineTxCheck, txStatusJson, type MempoolService } from '../adapters/mempool/index.js';
-import { createLeaseBackend, EtcdLease, type LeaseBackend } from '../adapters/lease/index.js';
+import { openLeaseBackend, type OpenedLease } from '../adapters/lease/index.js';
+import { createMempool, type MempoolService } from '../adapters/mempool/index.js';
 import { openBlockStore } from '../adapters/postgres/index.js';
+import type { IBlockStore } from '../adapters/postgres/interface.js';
 import { connectRedis, describeRedis, RedisConnectError } from '../adapters/redis/connection.js';
 import { redisStreamSink } from '../adapters/redis/streamSink.js';
-import { type Config, defaultAdvertiseUrl } from '../cli/config.js';
 import { createRuntimeModules } from '../runtime/index.js';
-import type { ChildSpec } from '../runtime/actor.js';
-import type { Pool, PoolOptions } from '../runtime/pool.js';
+import type { PoolOptions } from '../runtime/pool.js';
 import { Supervisor } from '../runtime/supervisor.js';
-import { adminMethods } from './admin.js';
-import { StartupError } from './errors.js';
-import { healthReport } from './health.js';
-import { startMempoolProbe } from './mempoolProbe.js';
+import type { SupervisorModules } from '../runtime/supervisor.js';
+import { poolTasks } from '../tasks/index.js';
+import { type StartupDependency, StartupError } from './errors.js';
+import { registerApiRoutes } from './http.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
+import { localUrl, type NodeOptions, nodeTimings } from './options.js';
 import { StatusBoard } from './status.js';
+import { supervisionTree, type TreeState } from './tree.js';
+
+export type { NodeOptions } from './options.js';
 
 /** A running node; `stopped` settles when it stopped, rejecting if the supervisor escalated. */
 export interface BatonNode {
@@ -47,209 +42,109 @@ export interface BatonNode {
   readonly stopped: Promise<void>;
 }
 
-/** `GET /` on the API address: one static page that polls `/status` and follows the live feed. */
-const STATUS_PAGE = readFileSync(new URL('./statusPage.html', import.meta.url), 'utf8');
-
-/** How often the node asks the lease backend who leads and its EL whether it answers (for `/health`). */
-const PROBE_INTERVAL_MS = 1_000;
-
-/** Resources opened so far, closed in reverse order on stop or on a failed start. */
-type Closer = { name: string; close: () => Promise<unknown> };
-
-/**
- * Starts a node from its configuration: the EL (embedded unless `--eth-client-url`), the block
- * store (embedded PGlite unless `--postgres-url`), Redis when configured, the lease backend, the
- * supervised actors and the HTTP servers. Each external dependency is checked at start and a
- * failure names the flag that points at it (`StartupError`, exit code 2).
- */
 /** What only a bench sets: the pool run inline on the supervisor thread is the event-loop baseline (DESIGN §9). */
 export interface NodeOverrides {
-  pool?: PoolOptions;
+  pool?: Omit<PoolOptions, 'tasks'>;
 }
 
-export async function startNode(config: Config, logger: Logger, overrides: NodeOverrides = {}): Promise<BatonNode> {
-  const closers: Closer[] = [];
-  const closeAll = async () => {
-    for (const { name, close } of closers.reverse()) {
+/** The root supervisor's strategy: its children (subtrees and lone actors) depend on none of each other. */
+const ROOT = { strategy: 'one_for_one', intensity: { maxRestarts: 5, periodMs: 30_000 } } as const;
+
+/** What was opened so far, closed in reverse order on stop or on a failed start. */
+class Resources {
+  private readonly closers: { name: string; close: () => Promise<unknown> }[] = [];
+  constructor(private readonly logger: Logger) {}
+
+  add(name: string, close: () => Promise<unknown>): void {
+    this.closers.push({ name, close });
+  }
+
+  async closeAll(): Promise<void> {
+    for (const { name, close } of this.closers.reverse()) {
       try {
         await close();
       } catch (err) {
-        logger.warn({ err, resource: name }, 'Closing a resource failed');
+        this.logger.warn({ err, resource: name }, 'Closing a resource failed');
       }
     }
-    closers.length = 0;
-  };
+    this.closers.length = 0;
+  }
+}
+
+/** Awaits a start-up step; its failure becomes a `StartupError` blaming `dependency`. */
+async function step<T>(dependency: StartupDependency | ((err: Error) => StartupDependency), work: Promise<T>, what = ''): Promise<T> {
   try {
-    return await startWith(config, logger, closers, closeAll, overrides);
+    return await work;
   } catch (err) {
-    await closeAll();
+    const culprit = typeof dependency === 'function' ? dependency(err as Error) : dependency;
+    throw new StartupError(culprit, `${what}${(err as Error).message}`);
+  }
+}
+
+/**
+ * Starts a node. Each dependency is checked at start and a failure is a `StartupError` naming
+ * what is wrong; everything opened until then is closed again.
+ */
+export async function startNode(o: NodeOptions, logger: Logger, overrides: NodeOverrides = {}): Promise<BatonNode> {
+  const resources = new Resources(logger);
+  try {
+    return await assemble(o, logger, resources, overrides);
+  } catch (err) {
+    await resources.closeAll();
     throw err;
   }
 }
 
-async function startWith(config: Config, logger: Logger, closers: Closer[], closeAll: () => Promise<void>, overrides: NodeOverrides): Promise<BatonNode> {
+async function assemble(o: NodeOptions, logger: Logger, resources: Resources, overrides: NodeOverrides): Promise<BatonNode> {
   // First, before anything in the data dir is touched: a second node on it must change nothing.
-  const lock = await lockDataDir(config.dataDir, { instanceId: config.instanceId }).catch((err: Error) => {
-    throw new StartupError('--data-dir', err.message);
-  });
-  closers.push({ name: 'data dir lock', close: () => lock.release() });
+  const lock = await step('dataDir', lockDataDir(o.dataDir, { instanceId: o.instanceId }));
+  resources.add('data dir lock', () => lock.release());
   const registry = new Registry();
-  const runtime = createRuntimeModules({ logger, registry, chaos: config.chaos, pool: overrides.pool });
-  closers.push({ name: 'pool', close: () => runtime.pool.destroy() });
-  const nodeMetrics = createNodeMetrics(registry);
+  const runtime = createRuntimeModules({ logger, registry, chaos: o.chaos, pool: { ...overrides.pool, tasks: poolTasks } });
+  resources.add('pool', () => runtime.pool.destroy());
+  const metrics = createNodeMetrics(registry);
+  const report = new StatusBoard({ role: o.role, instanceId: o.instanceId, leaseBackend: o.lease.backend }, metrics.gauges);
 
   // Then the listen addresses: a busy port fails the start at once, and `/health` answers 503
   // "starting" while the dependencies come up.
-  const health = new HttpServer({ ...config.healthAddr, name: 'health' }, { logger });
-  const api = new HttpServer({ ...config.apiAddr, name: 'api' }, { logger });
-  let report: () => HealthReport = () => ({ healthy: false, body: { status: 'starting', role: config.role, instanceId: config.instanceId } });
-  registerHealthRoutes(health, { registry, health: () => report() });
-  await listen(health, '--health-addr', closers);
-  await listen(api, '--api-addr', closers);
-
-  // The services other processes run first, each within seconds, so a wrong address fails the
-  // start at once; then what this node runs itself, PGlite and the EL side by side (each takes
-  // seconds to open).
-  const externalStore = config.postgresUrl ? await openStore(config, logger, closers) : null;
-  const redis = config.redisAddr || config.redisSentinels ? await openRedis(config, logger, closers) : null;
-  if (!redis) logger.info('Redis not configured (--redis-addr or --redis-sentinels): Redis Stream, shared mempool and watcher are off');
-  const backend = await openLeaseBackend(config, logger, redis, closers);
-  const [storeOpened, engineOpened] = await Promise.allSettled([externalStore ?? openStore(config, logger, closers), openEngine(config, logger, closers, nodeMetrics)]);
-  if (storeOpened.status === 'rejected') throw storeOpened.reason;
-  if (engineOpened.status === 'rejected') throw engineOpened.reason;
-  const store = storeOpened.value;
-  const { engine, endpoints, el } = engineOpened.value;
-  const mempool = redis ? await openMempool(config, { redis, logger, registry, pool: runtime.pool, engine }) : null;
-
-  const status = new StatusBoard({ role: config.role, instanceId: config.instanceId, leaseBackend: config.leaseBackend });
-  // Before the API listens, so `/health` never shows a node with Redis as `mempool: null`.
-  const mempoolProbe = mempool ? await startMempoolProbe(mempool.mempool, status, logger) : null;
-  if (mempoolProbe) closers.push({ name: 'mempool probe', close: async () => mempoolProbe.abort() });
-
-  let supervisor: Supervisor | null = null;
-  const executionClient = () => ({ ...endpoints, reachable: !status.current.problems.el, head: status.current.elHead, restarts: el?.report().restarts ?? 0, ...(el ? { process: el.report() } : {}) });
-  report = () => healthReport(status, supervisor?.restartCounts() ?? {}, executionClient(), runtime.chaos.enabled ? runtime.chaos.injected() : null);
-  registerBlockRoutes(api, defaultBlocksApiOptions, { logger, store });
-  api.get('/', (reply) => reply.send(200, 'text/html; charset=utf-8', STATUS_PAGE));
-  api.get('/status', (reply) => reply.json(200, report().body));
-  api.get('/txs/:hash', async (reply, req) => {
-    const hash = req.getParameter(0) ?? '';
-    if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new HttpError(HttpErrorCode.BAD_REQUEST, `a transaction hash is 0x and 64 hex digits, got ${JSON.stringify(hash)}`);
-    if (!mempool) throw new HttpError(HttpErrorCode.NOT_FOUND, MEMPOOL_OFF);
-    const status = txStatusJson(await mempool.mempool.status(hash));
-    reply.json(status.status === 'unknown' ? 404 : 200, { hash: hash.toLowerCase(), ...status });
-  });
-  const feed = attachFeed(api.app, { maxSubscribers: config.feedMaxSubscribers }, { store, logger, metrics: registry });
-  closers.push({ name: 'feed', close: () => feed.close() });
-  // The Stream first, then the feed: both only ever see committed blocks (the Publisher calls them after the commit).
-  const sinks: BlockSink[] = [
-    ...(redis ? [redisStreamSink({ stream: config.redisStream, maxLen: config.redisStreamMaxlen, prefix: config.redisPrefix }, { redis, logger, store })] : []),
-    feedSink(feed),
-  ];
-  const electorRef = config.role === 'leader' ? { ask: <R>(msg: ElectorMsg, timeoutMs: number) => supervisor!.ask<R>('elector', msg, timeoutMs) } : null;
-  registerJsonRpc(
-    api,
-    { path: '/rpc', adminToken: config.adminToken },
-    { ...(mempool?.rpc ?? mempoolOffMethods), ...adminMethods({ identity: config.instanceId, leaseTtlMs: config.leaseTtl, adminToken: config.adminToken ?? '' }, {
-        status,
-        backend,
-        elector: electorRef,
-        logger,
-        chaos: { injectFault: (actor, fault) => supervisor!.injectFault(actor, fault), killWorker: (task) => runtime.chaos.killWorker(task) },
-      }) },
-    (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'),
-  );
-  if (!config.adminToken) logger.info('Admin JSON-RPC methods are off (no --admin-token)');
-  /** Published with the lease: members and operators reach the leader's API here. */
-  const advertiseUrl = config.advertiseUrl ?? defaultAdvertiseUrl(config.apiAddr, api.port);
-  const leaseTtlMs = config.leaseTtl;
-  /** Block production: present on leader-capable nodes only. Publisher first, so a restart of it restarts the rest (rest_for_one). */
-  const leaderChildren = (): ChildSpec[] => [
-    { id: 'publisher', restart: 'permanent', shutdownMs: 5_000, start: () => publisherActor({ engine, store, status, sinks, identity: config.instanceId, metrics: nodeMetrics.publisher }) },
-    {
-      id: 'builder',
-      restart: 'permanent',
-      shutdownMs: 5_000,
-      start: () =>
-        builderActor(
-          { blockTimeMs: config.blockTime, feeRecipient: config.feeRecipient, buildWaitMs: Math.min(500, Math.floor(config.blockTime / 2)), leaseGuardMs: Math.min(Math.floor(leaseTtlMs / 3), config.blockTime), mempoolBatchSize: config.mempoolBatchSize },
-          { engine, store, status, publisherId: 'publisher', electorId: 'elector', mempool: mempool?.mempool },
-        ),
-    },
-    {
-      id: 'elector',
-      restart: 'permanent',
-      shutdownMs: 5_000,
-      start: () =>
-        electorActor(
-          {
-            identity: config.instanceId,
-            leaseDurationMs: leaseTtlMs,
-            renewIntervalMs: Math.floor(leaseTtlMs / 3),
-            retryIntervalMs: Math.max(50, Math.floor(leaseTtlMs / 8)),
-            meta: { apiUrl: advertiseUrl },
-            campaignGate: () => {
-              const reason = campaignBlocker(status);
-              status.update({ notCampaigning: reason });
-              return reason;
-            },
-          },
-          { backend, status, builderId: 'builder' },
-        ),
-    },
-  ];
-  /** On every node with Redis; only the holder of the watcher lock confirms, reading committed blocks from this node's store. */
-  const watcherChild = (m: MempoolService): ChildSpec => ({
-    id: 'mempoolWatcher',
-    restart: 'permanent',
-    shutdownMs: 5_000,
-    start: () =>
-      mempoolWatcherActor(
-        { identity: config.instanceId, lockTtlMs: config.mempoolWatcherLockTtl, pollIntervalMs: WATCHER_POLL_MS },
-        {
-          mempool: m.mempool,
-          lock: m.watcherLock,
-          metrics: m.metrics,
-          checkTx: engineTxCheck(engine),
-          blocksAfter: async (after, limit) => {
-            const blocks = await store.range(after, limit);
-            const hashes = await runtime.pool.run('blockTxHashes', blocks.map((b) => b.payloadData));
-            return blocks.map((b, i) => ({ number: b.number, hash: b.hash, txHashes: hashes[i]! }));
-          },
-          startAfter: async () => {
-            const [first] = await store.range(-1n, 1);
-            return first ? first.number - 1n : null;
-          },
-        },
-      ),
-  });
-  const member = config.role === 'member';
-  supervisor = new Supervisor(
-    {
-      strategy: 'rest_for_one',
-      intensity: { maxRestarts: 5, periodMs: 30_000 },
-      children: [
-        ...(member ? [] : leaderChildren()),
-        // Last, so a crash here restarts only these two (rest_for_one), never the Elector (which would release the lease).
-        // A member stores what it executes in its own database; a standby shares the leader's. Both serve
-        // what they execute (committed blocks, from the leader's feed) live on their own feed.
-        { id: 'executor', restart: 'permanent', shutdownMs: 5_000, start: () => executorActor({ storeBlocks: member, unknownLeader: 'unknown' }, { engine, store, status, sinks: [feedSink(feed)] }) },
-        { id: 'syncer', restart: 'permanent', shutdownMs: 5_000, start: () => syncerActor({ leaderUrl: config.leaderUrl, identity: config.instanceId, standby: !member }, { status, executorId: 'executor' }) },
-        ...(mempool ? [watcherChild(mempool)] : []),
-      ],
-      onEscalate: () => logger.fatal('Supervisor escalated: leadership released, node stopping'),
-    },
-    runtime,
-  );
-
-  await supervisor.start();
-  const probe = startProbe(backend, engine, status, nodeMetrics, logger);
-  if (backend instanceof EtcdLease) {
-    const clusterProbe = probeEtcdCluster(backend, status);
-    closers.push({ name: 'etcd cluster probe', close: async () => clusterProbe.abort() });
+  let health: () => HealthReport = () => ({ healthy: false, body: { status: 'starting', role: o.role, instanceId: o.instanceId } });
+  const healthServer = new HttpServer({ ...o.healthAddr, name: 'health' }, { logger });
+  const api = new HttpServer({ ...o.apiAddr, name: 'api' }, { logger });
+  registerHealthRoutes(healthServer, { registry, health: () => health() });
+  for (const [server, dependency] of [[healthServer, 'healthAddr'], [api, 'apiAddr']] as const) {
+    await step(dependency, server.listen());
+    resources.add(`${dependency} server`, async () => server.close());
   }
-  closers.push({ name: 'probe', close: async () => probe.abort() });
 
+  const { store, redis, lease, engine } = await openDependencies(o, logger, resources, metrics);
+  const mempool = redis ? await openMempool(o, { redis, logger, registry, runtime, engine }) : null;
+  const feed = attachFeed(api.app, { maxSubscribers: o.feedMaxSubscribers }, { store, logger, metrics: registry });
+  resources.add('feed', () => feed.close());
+  const advertiseUrl = o.advertiseUrl ?? localUrl(o.apiAddr, api.port);
+  const treeState: TreeState = { paused: false, advertiseUrl };
+  let supervisor: Supervisor | null = null;
+  health = registerApiRoutes(api, o, { logger, store, report, mempool, lease: lease.backend, engine, runtime, supervisor: () => supervisor, treeState });
+  const children = supervisionTree(o, nodeTimings(o), {
+    engine: engine.api,
+    store,
+    backend: lease.backend,
+    leaseCluster: lease.clusterMembers,
+    report,
+    leaderSinks: [...(redis && o.redis ? [redisStreamSink({ stream: o.redis.stream, maxLen: o.redis.streamMaxLen, prefix: o.redis.prefix }, { redis, logger, store })] : []), feedSink(feed)],
+    followerSinks: [feedSink(feed)],
+    mempool,
+    pool: runtime.pool,
+    publisherMetrics: metrics.publisher,
+  }, treeState);
+  supervisor = new Supervisor({ ...ROOT, children, onEscalate: () => logger.fatal('Supervisor escalated: leadership released, node stopping') }, runtime);
+  await supervisor.start();
+  return running(o, logger, { supervisor, feed, servers: [api, healthServer], resources, lockDir: lock.dir, advertiseUrl });
+}
+
+/** Once everything runs: the stop sequence, and the line that says where the node answers. */
+function running(o: NodeOptions, logger: Logger, parts: { supervisor: Supervisor; feed: FeedServer; servers: [HttpServer, HttpServer]; resources: Resources; lockDir: string; advertiseUrl: string }): BatonNode {
+  const { supervisor, feed, servers, resources } = parts;
+  const [api, health] = servers;
   let stopping: Promise<void> | null = null;
   // Actors first (the Elector releases the lease), then the feed says 1001 to its clients before
   // the servers go away, then everything else in reverse order of opening.
@@ -258,219 +153,78 @@ async function startWith(config: Config, logger: Logger, closers: Closer[], clos
       .stop()
       .then(() => feed.close())
       .then(() => {
-        api.close();
-        health.close();
+        for (const server of servers) server.close();
       })
-      .then(closeAll));
+      .then(() => resources.closeAll()));
   const stopped = supervisor.done.then(
     () => stopping ?? undefined,
     async (err) => {
-      await closeAll();
+      await resources.closeAll();
       throw err;
     },
   );
-  const apiUrl = defaultAdvertiseUrl(config.apiAddr, api.port);
-  const healthUrl = defaultAdvertiseUrl(config.healthAddr, health.port);
+  const apiUrl = localUrl(o.apiAddr, api.port);
+  const healthUrl = localUrl(o.healthAddr, health.port);
   logger.info(
-    { instanceId: config.instanceId, role: config.role, advertiseUrl, leaseBackend: config.leaseBackend, dataDir: lock.dir },
+    { instanceId: o.instanceId, role: o.role, advertiseUrl: parts.advertiseUrl, leaseBackend: o.lease.backend, dataDir: parts.lockDir },
     `Baton node ready: status page ${apiUrl}/ · blocks ${apiUrl}/blocks/latest · JSON-RPC ${apiUrl}/rpc · feed ${apiUrl.replace(/^http/, 'ws')}/feed · health ${healthUrl}/health · metrics ${healthUrl}/metrics`,
   );
   return { healthPort: health.port, apiPort: api.port, supervisor, stop, stopped };
 }
 
-/** Where the EL answers, shown on `/health` so operators (and tests) can query the same EL the node drives. */
-interface EngineEndpoints {
-  embedded: boolean;
-  engineUrl: string;
-  rpcUrl: string | null;
+/**
+ * The services other processes run first, each within seconds, so a wrong address fails the start
+ * at once; then what this node runs itself, PGlite and the embedded EL side by side (each takes
+ * seconds to open).
+ */
+async function openDependencies(o: NodeOptions, logger: Logger, resources: Resources, metrics: NodeMetrics) {
+  const openStore = async (): Promise<IBlockStore> => {
+    const opened = await step(o.postgresUrl ? 'postgres' : 'dataDir', openBlockStore({ url: o.postgresUrl, embeddedDataDir: join(o.dataDir, 'pg') }, { logger }), 'cannot open the block store: ');
+    resources.add('store', () => opened.stop());
+    return opened.store;
+  };
+  const openEngine = async (): Promise<ExecutionEngine> => {
+    const opened = await step(engineCulprit(o), openExecutionEngine({ ...o.executionClient, embedded: { dataDir: join(o.dataDir, 'el'), genesisPath: o.executionClient.genesisPath } }, { logger, onElRestart: () => metrics.elRestarts.inc() }));
+    resources.add('execution client', () => opened.stop());
+    return opened;
+  };
+  const externalStore = o.postgresUrl ? await openStore() : null;
+  const redis = o.redis ? await openRedis(o.redis, logger, resources) : null;
+  if (!redis) logger.info('Redis not configured (--redis-addr or --redis-sentinels): Redis Stream, shared mempool and watcher are off');
+  const lease: OpenedLease = await step('lease', openLeaseBackend({ ...o.lease, postgresUrl: o.postgresUrl, filePath: join(o.dataDir, 'lease.json') }, { logger, redis: redis ?? undefined }));
+  resources.add('lease', () => lease.close());
+  const externalEngine = o.executionClient.url ? await openEngine() : null;
+  // PGlite's start blocks this thread for seconds (WASM): nothing timed may run beside it but the EL child's start.
+  const [store, engine] = await Promise.allSettled([externalStore ?? openStore(), externalEngine ?? openEngine()]);
+  if (store.status === 'rejected') throw store.reason;
+  if (engine.status === 'rejected') throw engine.reason;
+  return { store: store.value, redis, lease, engine: engine.value };
 }
 
-async function openEngine(config: Config, logger: Logger, closers: Closer[], metrics: NodeMetrics): Promise<{ engine: EngineApi; endpoints: EngineEndpoints; el: SupervisedEl | null }> {
-  let url = config.ethClientUrl;
-  let rpcUrl = config.ethRpcUrl;
-  let jwtSecret = config.jwtSecret;
-  const flag = url ? '--eth-client-url' : '--data-dir';
-  let el: SupervisedEl | null = null;
-  if (!url) {
-    const elLogger = logger.child({ component: 'el' });
-    el = await SupervisedEl.start({ dataDir: join(config.dataDir, 'el'), genesisPath: config.genesis }, { logger: elLogger, onRestart: () => metrics.elRestarts.inc() }).catch((err) => {
-      const tail = (err as { meta?: { logTail?: string } }).meta?.logTail;
-      if (tail) elLogger.error({ logTail: tail }, 'The embedded execution client did not start');
-      throw new StartupError(config.genesis ? '--genesis' : '--data-dir', `the embedded execution client did not start: ${(err as Error).message}`);
-    });
-    const started = el;
-    closers.push({ name: 'embedded EL', close: () => started.stop() });
-    ({ engineUrl: url, rpcUrl, jwtSecret } = el);
-  }
-  const endpoints = { embedded: !config.ethClientUrl, engineUrl: url!, rpcUrl: rpcUrl ?? null };
-  const engine = new HttpEngineClient(engineOptions({ url: url!, rpcUrl, jwtSecret }));
-  try {
-    await engine.exchangeCapabilities();
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const culprit = code === 'ENGINE_UNAUTHORIZED' ? (config.jwtSecretFile ? '--jwt-secret-file' : '--jwt-secret') : flag;
-    throw new StartupError(culprit, `the execution client at ${url} refused engine_exchangeCapabilities: ${(err as Error).message}`);
-  }
-  return { engine, endpoints, el };
+/** A failed EL start blames the JWT secret when the EL refused it, else where the EL comes from. */
+function engineCulprit(o: NodeOptions): (err: Error) => StartupDependency {
+  return (err) => {
+    if ((err as { code?: string }).code === 'ENGINE_UNAUTHORIZED') return 'jwtSecret';
+    if (!o.executionClient.url && o.executionClient.genesisPath) return 'genesis';
+    return o.executionClient.url ? 'executionClient' : 'dataDir';
+  };
 }
 
-/** The block store: PostgreSQL at `--postgres-url`, else embedded PGlite in the data dir. */
-async function openStore(config: Config, logger: Logger, closers: Closer[]) {
-  const { store, stop } = await openBlockStore({ url: config.postgresUrl, embeddedDataDir: join(config.dataDir, 'pg') }, { logger }).catch((err) => {
-    throw new StartupError(config.postgresUrl ? '--postgres-url' : '--data-dir', `cannot open the block store: ${(err as Error).message}`);
-  });
-  closers.push({ name: 'store', close: stop });
-  return store;
-}
-
-async function openRedis(config: Config, logger: Logger, closers: Closer[]): Promise<Redis> {
-  const target = { addr: config.redisAddr, password: config.redisPassword, tlsCaFile: config.redisTlsCaFile, sentinels: config.redisSentinels, sentinelName: config.redisSentinelName };
-  const flag = config.redisSentinels ? '--redis-sentinels' : '--redis-addr';
-  const redis = await connectRedis(target).catch((err: Error) => {
+async function openRedis(target: NonNullable<NodeOptions['redis']>, logger: Logger, resources: Resources): Promise<Redis> {
+  const redis = await step((err) => {
     const problem = err instanceof RedisConnectError ? err.problem : 'unreachable';
-    const culprit = { auth: '--redis-password', tls: config.redisTlsCaFile ? '--redis-tls-ca-file' : flag, setup: config.redisTlsCaFile ? '--redis-tls-ca-file' : flag, unreachable: flag }[problem];
-    throw new StartupError(culprit, err.message);
-  });
+    return problem === 'auth' ? 'redisPassword' : problem === 'tls' || (problem === 'setup' && target.tlsCaFile) ? 'redisTls' : 'redis';
+  }, connectRedis(target));
   redis.on('error', (err) => logger.debug({ err: err.message }, 'Redis connection error'));
-  closers.push({ name: 'redis', close: () => redis.quit() });
+  resources.add('redis', () => redis.quit());
   logger.info({ redis: describeRedis(target) }, 'Redis connected');
   return redis;
 }
 
-/** The flag that points at each lease backend's service, named when that service does not answer. */
-const LEASE_FLAG: Record<Config['leaseBackend'], string> = {
-  redis: '--redis-addr',
-  postgres: '--postgres-url',
-  etcd: '--etcd-endpoints',
-  kubernetes: '--lease-backend',
-  file: '--data-dir',
-};
-/** A lease backend that cannot say who leads within this long at start is a misconfiguration, not a slow start. */
-const LEASE_CHECK_MS = 5_000;
-
-/**
- * The `--lease-backend`, checked once by asking it who leads: an unreachable etcd, a PostgreSQL
- * that refuses the lease's connection or a Kubernetes API without the Lease permissions fails the
- * start within `LEASE_CHECK_MS`, naming the flag, instead of leaving a node that can never lead.
- */
-async function openLeaseBackend(config: Config, logger: Logger, redis: Redis | null, closers: Closer[]): Promise<LeaseBackend> {
-  const backend = createConfiguredLease(config, logger, redis, closers);
-  try {
-    await backend.current(AbortSignal.timeout(LEASE_CHECK_MS));
-  } catch (err) {
-    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${LEASE_CHECK_MS} ms` : (err as Error).message;
-    throw new StartupError(LEASE_FLAG[config.leaseBackend], `the ${config.leaseBackend} lease backend does not answer: ${why}`);
-  }
-  return backend;
-}
-
-/** The backend itself, on its own connection where it needs one, so renewals never queue behind block traffic. */
-function createConfiguredLease(config: Config, logger: Logger, redis: Redis | null, closers: Closer[]): LeaseBackend {
-  switch (config.leaseBackend) {
-    case 'redis':
-      return createLeaseBackend({ backend: 'redis', prefix: config.redisPrefix }, { logger, redis: redis ?? undefined });
-    case 'postgres': {
-      // The config refuses the postgres lease without a server (embedded PGlite serves one connection, the store's).
-      // fetch_types off, as in the block store: a connection dropped while fetching types would crash the node.
-      const sql = postgres(config.postgresUrl!, { max: 2, fetch_types: false, connect_timeout: LEASE_CHECK_MS / 1000, onnotice: () => {} });
-      closers.push({ name: 'lease postgres', close: () => sql.end({ timeout: 2 }) });
-      return createLeaseBackend({ backend: 'postgres' }, { logger, postgres: sql });
-    }
-    case 'etcd': {
-      const lease = new EtcdLease({ endpoints: config.etcdEndpoints }, { logger });
-      closers.push({ name: 'lease etcd', close: () => lease.close() });
-      return lease;
-    }
-    case 'kubernetes':
-      return createLeaseBackend({ backend: 'kubernetes' }, { logger });
-    case 'file':
-      return createLeaseBackend({ backend: 'file', path: join(config.dataDir, 'lease.json') }, { logger });
-  }
-}
-
-/** The shared mempool needs Redis; without it the methods exist and say so. */
-const MEMPOOL_OFF = 'the shared mempool is off: start the node with --redis-addr';
-const mempoolOffMethods: Record<string, JsonRpcMethod> = {
-  eth_sendRawTransaction: { handler: () => { throw new JsonRpcError(JsonRpcErrorCode.REFUSED, MEMPOOL_OFF); } },
-  baton_txStatus: { handler: () => { throw new JsonRpcError(JsonRpcErrorCode.REFUSED, MEMPOOL_OFF); } },
-};
-/** How often the watcher-lock holder looks for newly committed blocks to confirm. */
-const WATCHER_POLL_MS = 250;
-
-async function openMempool(config: Config, modules: { redis: Redis; logger: Logger; registry: Registry; pool: Pool; engine: EngineApi }): Promise<MempoolService> {
-  let chainId: bigint;
-  try {
-    chainId = await modules.engine.chainId();
-  } catch (err) {
-    throw new StartupError(config.ethRpcUrl ? '--eth-rpc-url' : '--eth-client-url', `eth_chainId failed, so the mempool cannot check transactions' chain: ${(err as Error).message}`);
-  }
+async function openMempool(o: NodeOptions, modules: { redis: Redis; logger: Logger; registry: Registry; runtime: SupervisorModules; engine: ExecutionEngine }): Promise<MempoolService> {
+  const chainId = await step('executionClient', modules.engine.api.chainId(), "eth_chainId failed, so the mempool cannot check transactions' chain: ");
   return createMempool(
-    { prefix: config.redisPrefix, maxPending: config.mempoolMaxPending, maxNonConfirmations: config.mempoolMaxNonConfirmations, maxFinalized: config.mempoolMaxFinalized },
-    { redis: modules.redis, logger: modules.logger, registry: modules.registry, pool: modules.pool, chainId },
+    { prefix: o.redis!.prefix, maxPending: o.mempool.maxPending, maxNonConfirmations: o.mempool.maxNonConfirmations, maxFinalized: o.mempool.maxFinalized },
+    { redis: modules.redis, logger: modules.logger, registry: modules.registry, pool: modules.runtime.pool, chainId },
   );
-}
-
-async function listen(server: HttpServer, flag: string, closers: Closer[]): Promise<void> {
-  try {
-    await server.listen();
-  } catch (err) {
-    throw new StartupError(flag, (err as Error).message);
-  }
-  closers.push({ name: flag, close: async () => server.close() });
-}
-
-/** Keeps `/health`'s view of the lease holder and the EL fresh, independent of any actor. */
-function startProbe(backend: LeaseBackend, engine: EngineApi, status: StatusBoard, metrics: NodeMetrics, logger: Logger): AbortController {
-  const controller = new AbortController();
-  const round = async () => {
-    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(PROBE_INTERVAL_MS)]);
-    const [holder, elHead] = await Promise.allSettled([backend.current(signal), engine.getBlockByNumber('latest', { signal })]);
-    if (holder.status === 'fulfilled') {
-      status.update({ holder: holder.value?.holder ?? null, holderEpoch: holder.value?.epoch ?? null, leaderApiUrl: holder.value?.meta?.apiUrl ?? null });
-      status.problem('lease', null);
-    } else status.problem('lease', `lease backend unreachable: ${(holder.reason as Error).message}`);
-    if (elHead.status === 'fulfilled') {
-      status.problem('el', null);
-      status.update({ elHead: elHead.value ? { number: elHead.value.number, hash: elHead.value.hash } : null });
-    } else status.problem('el', `execution client unreachable: ${(elHead.reason as Error).message}`);
-    const sync = status.current.sync;
-    if (sync) {
-      metrics.lastSynced.set(Number(sync.lastSynced));
-      metrics.syncLag.set(sync.sourceHead != null && sync.sourceHead > sync.lastSynced ? Number(sync.sourceHead - sync.lastSynced) : 0);
-    }
-    if (!status.current.isLeader && status.current.head) metrics.headNumber.set(Number(status.current.head.number));
-    metrics.isLeader.set(status.current.isLeader ? 1 : 0);
-    metrics.epoch.set(status.current.isLeader ? Number(status.current.epoch ?? 0n) : 0);
-  };
-  const timer = setInterval(() => void round().catch((err) => logger.debug({ err }, 'Health probe failed')), PROBE_INTERVAL_MS);
-  controller.signal.addEventListener('abort', () => clearInterval(timer));
-  void round().catch(() => {});
-  return controller;
-}
-
-/**
- * Why a leader-capable node should not campaign now, or null. A node whose EL does not answer
- * could not build; taking the lease would only stall the chain until the lease lapsed.
- */
-function campaignBlocker(status: StatusBoard): string | null {
-  if (status.current.paused) return 'paused by an operator (baton_resume resumes)';
-  const el = status.current.problems.el;
-  return el ? `not campaigning: ${el}` : null;
-}
-
-/** How often `/health`'s view of the etcd cluster is refreshed: each round asks every member. */
-const ETCD_CLUSTER_PROBE_MS = 5_000;
-
-/** Keeps the etcd members and their health on `/health` (`election.cluster`). */
-function probeEtcdCluster(lease: EtcdLease, status: StatusBoard): AbortController {
-  const controller = new AbortController();
-  const round = () =>
-    lease
-      .clusterMembers(AbortSignal.any([controller.signal, AbortSignal.timeout(ETCD_CLUSTER_PROBE_MS)]))
-      .then((members) => status.update({ leaseCluster: members }))
-      .catch(() => status.update({ leaseCluster: null }));
-  const timer = setInterval(() => void round(), ETCD_CLUSTER_PROBE_MS);
-  controller.signal.addEventListener('abort', () => clearInterval(timer));
-  void round();
-  return controller;
 }

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PublisherMetrics } from '../actors/publisher.js';
+import type { StatusGauges } from './status.js';
 
 /** Commit and publish latencies: PostgreSQL commits take ~1–50 ms; anything past 1 s is an incident. */
 const COMMIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -26,7 +27,8 @@ export function createNodeMetrics(registry: Registry) {
       headNumber.set(Number(n));
     },
   };
-  return { publisher, isLeader, epoch, headNumber, lastSynced, syncLag, elRestarts };
+  const gauges: StatusGauges = { isLeader, epoch, headNumber, lastSynced, syncLag };
+  return { publisher, gauges, elRestarts };
 }
 
 export type NodeMetrics = ReturnType<typeof createNodeMetrics>;

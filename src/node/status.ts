@@ -1,63 +1,26 @@
-import type { MempoolSizes } from '../adapters/mempool/interface.js';
+import type { Gauge } from 'prom-client';
+import type { NodeStatus, StatusReport, SyncStatus } from '../types/report.js';
 
 /**
- * What `/health` reports, written by the actors that own each part and read by the HTTP server.
- * A plain object rather than an actor `ask`: `/health` must answer at once even while the Builder
- * is in the middle of a block or hung (that is exactly when an operator looks).
+ * The node's report as `/health` and `/status` show it: actors write it through `StatusReport`
+ * and never read it; the HTTP server reads `current`.
  */
-export interface ProducerStatus {
-  /** `following`: not leader; `resuming`: catching the EL up to the committed head; `producing`; `stalled`: leader but not producing. */
-  state: 'following' | 'resuming' | 'producing' | 'stalled';
-  /** Why the node is not producing, in words an operator can act on. */
-  reason?: string;
+/** The Prometheus gauges that mirror the report (the leadership, head and sync progress it holds). */
+export interface StatusGauges {
+  isLeader: Gauge;
+  epoch: Gauge;
+  headNumber: Gauge;
+  lastSynced: Gauge;
+  syncLag: Gauge;
 }
 
-export interface SyncStatus {
-  lastSynced: bigint;
-  /** Blocks executed since this process started. */
-  totalSynced: number;
-  /** Header timestamp (s) of `lastSynced`, for the lag in seconds. */
-  lastBlockTimestamp: bigint | null;
-  /** Highest block the source announced (feed or `/blocks`), for the lag in blocks. */
-  sourceHead?: bigint | null;
-  /** The leader API URL being followed. */
-  source?: string | null;
-}
-
-export interface NodeStatus {
-  role: 'leader' | 'member';
-  instanceId: string;
-  leaseBackend: string;
-  isLeader: boolean;
-  epoch: bigint | null;
-  holder: string | null;
-  /** The holder's epoch as the lease backend reports it (this node's own `epoch` is set only while it leads). */
-  holderEpoch: bigint | null;
-  /** The lease backend's own cluster, where it has one (etcd members and which is the Raft leader). */
-  leaseCluster: object[] | null;
-  /** API URL the current holder advertised with its lease (what members sync from). */
-  leaderApiUrl: string | null;
-  /** Committed head as this node last saw it. */
-  head: { number: bigint; hash: string } | null;
-  producer: ProducerStatus;
-  /** Operator pause (`baton_pause`): the node neither campaigns nor builds until `baton_resume`. Survives actor restarts. */
-  paused: boolean;
-  /** Why a leader-capable node is not campaigning now (EL unreachable, paused), or null. */
-  notCampaigning: string | null;
-  /** The EL's own head, from the probe: equal to `head` when this node is caught up. */
-  elHead: { number: bigint; hash: string } | null;
-  /** Syncer/Executor progress (members, and standbys following the leader). */
-  sync: SyncStatus | null;
-  /** Components that are degraded, each with a reason; any entry makes `/health` 503. */
-  problems: Record<string, string>;
-  /** The shared mempool's last known sizes (`startMempoolProbe`); null without Redis. */
-  mempool: MempoolSizes | null;
-}
-
-export class StatusBoard {
+export class StatusBoard implements StatusReport {
   readonly current: NodeStatus;
 
-  constructor(init: Pick<NodeStatus, 'role' | 'instanceId' | 'leaseBackend'>) {
+  constructor(
+    init: Pick<NodeStatus, 'role' | 'instanceId' | 'leaseBackend'>,
+    private readonly gauges?: StatusGauges,
+  ) {
     this.current = {
       ...init,
       isLeader: false,
@@ -79,14 +42,23 @@ export class StatusBoard {
 
   update(patch: Partial<NodeStatus>): void {
     Object.assign(this.current, patch);
+    this.mirror();
   }
 
-  /** Merge Syncer or Executor progress into `sync` (each owns different fields). */
-  updateSync(patch: Partial<SyncStatus>): void {
+  updateSync(patch: Partial<Omit<SyncStatus, 'totalSynced'>>): void {
     this.current.sync = { lastSynced: -1n, totalSynced: 0, lastBlockTimestamp: null, ...this.current.sync, ...patch };
+    this.mirror();
   }
 
-  /** Record (or, with `null`, clear) a problem of one component. */
+  countSynced(): void {
+    this.updateSync({});
+    this.current.sync!.totalSynced++;
+  }
+
+  clearSync(): void {
+    this.current.sync = null;
+  }
+
   problem(component: string, reason: string | null): void {
     if (reason === null) delete this.current.problems[component];
     else this.current.problems[component] = reason;
@@ -94,5 +66,18 @@ export class StatusBoard {
 
   healthy(): boolean {
     return Object.keys(this.current.problems).length === 0 && this.current.producer.state !== 'stalled';
+  }
+
+  private mirror(): void {
+    const g = this.gauges;
+    if (!g) return;
+    const s = this.current;
+    g.isLeader.set(s.isLeader ? 1 : 0);
+    g.epoch.set(s.isLeader ? Number(s.epoch ?? 0n) : 0);
+    if (s.head) g.headNumber.set(Number(s.head.number));
+    if (s.sync) {
+      g.lastSynced.set(Number(s.sync.lastSynced));
+      g.syncLag.set(s.sync.sourceHead != null && s.sync.sourceHead > s.sync.lastSynced ? Number(s.sync.sourceHead - s.sync.lastSynced) : 0);
+    }
   }
 }

@@ -11,11 +11,11 @@ export { Chaos, type ActorFault, type FaultKind } from './chaos.js';
 export { decode, encode, type MessageCodec, msgpackCodec, structuredCloneCodec } from './codec.js';
 export { CodedError, type CodedErrorObject } from './errors.js';
 export { createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
-export { Pool, type PoolOptions } from './pool.js';
+export { Pool, type PoolOptions, type PoolTasks, type TaskName, type TaskTable } from './pool.js';
 export { Supervisor, type RestartStrategy, type SupervisorOptions } from './supervisor.js';
 
 export interface RuntimeOptions {
-  pool?: PoolOptions;
+  pool: PoolOptions;
   /** Enables crash injection; never on by default. */
   chaos?: boolean;
   logger?: Logger;
@@ -23,11 +23,11 @@ export interface RuntimeOptions {
 }
 
 /** Everything a supervisor and its actors share: one logger, one metrics registry, one pool, one chaos switch. */
-export function createRuntimeModules(opts: RuntimeOptions = {}): SupervisorModules {
+export function createRuntimeModules(opts: RuntimeOptions): SupervisorModules {
   const logger = opts.logger ?? pino({ level: 'info' });
   const registry = opts.registry ?? new Registry();
   const metrics = createRuntimeMetrics(registry);
   const chaos = new Chaos(opts.chaos ?? false);
-  const pool = new Pool(opts.pool ?? {}, { metrics, chaos, logger });
+  const pool = new Pool(opts.pool, { metrics, chaos, logger });
   return { logger, registry, metrics, pool, chaos };
 }

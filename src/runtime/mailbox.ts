@@ -16,7 +16,7 @@ export interface Envelope {
 }
 
 /**
- * A bounded FIFO queue owned by a supervisor's child slot, so it survives restarts of the actor
+ * A bounded FIFO queue owned by the actor system, so it survives restarts of the actor
  * that reads it. Overflow is a coded `QUEUE_FULL` error for the sender: nothing grows unbounded.
  */
 export class Mailbox {
@@ -84,6 +84,11 @@ export class Mailbox {
         resolve(env);
       };
     });
+  }
+
+  /** Accept messages again: the actor was retired and is started anew with its restarted subtree. */
+  reopen(): void {
+    this.closedReason = null;
   }
 
   /** Refuse further messages and hand back whatever was still queued (for dead-lettering). */

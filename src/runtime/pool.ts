@@ -3,13 +3,34 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
-import { tasks, type TaskName, type Tasks } from '../tasks/index.js';
 import type { Chaos } from './chaos.js';
 import { CodedError } from './errors.js';
 import type { RuntimeMetrics } from './metrics.js';
-import { isTaskErrorResult, type PoolRequest } from './poolWorker.js';
+import { isTaskErrorResult, type PoolRequest, type PoolWorkerData } from './poolWorker.js';
+
+/**
+ * The pool's tasks by name, each a pure synchronous function of one input. The task table
+ * (`tasks/index.ts`) adds its tasks to this interface by declaration merging, so `run` is typed
+ * while the runtime itself knows no task.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface PoolTasks {}
+
+/** Names of the registered tasks. */
+export type TaskName = keyof PoolTasks & string;
+type TaskInput<T extends TaskName> = PoolTasks[T] extends (input: infer I) => unknown ? I : never;
+type TaskOutput<T extends TaskName> = PoolTasks[T] extends (input: never) => infer O ? O : never;
+
+/** The tasks a pool runs: the functions themselves (for inline runs) and the module workers load them from. */
+export interface TaskTable {
+  /** Task functions by name. */
+  table: Record<string, (input: never) => unknown>;
+  /** URL of a module that exports the same table as `tasks`; every worker thread imports it. */
+  moduleUrl: string;
+}
 
 export interface PoolOptions {
+  tasks: TaskTable;
   /** Worker threads; default: one per core, so the supervisor thread shares a core with at most one worker. */
   threads?: number;
   /**
@@ -25,8 +46,6 @@ export interface PoolModules {
   logger: Logger;
 }
 
-type TaskInput<T extends TaskName> = Parameters<Tasks[T]>[0];
-type TaskOutput<T extends TaskName> = ReturnType<Tasks[T]>;
 
 /** The worker entry, next to this file: `poolWorker.js` when built, a tsx-registering shim when run from source. */
 const WORKER_FILE = fileURLToPath(
@@ -44,6 +63,7 @@ export class Pool {
   private readonly piscina: Piscina | null;
   /** piscina's `'auto'` queue bound: threads² waiting tasks. */
   private readonly maxQueue: number;
+  private readonly table: TaskTable['table'];
   /** Producers waiting for queue room; woken whenever one of our tasks settles. */
   private roomWaiters: Array<() => void> = [];
 
@@ -53,9 +73,17 @@ export class Pool {
   ) {
     const threads = opts.threads ?? availableParallelism();
     this.maxQueue = threads ** 2;
+    this.table = opts.tasks.table;
     this.piscina = opts.inline
       ? null
-      : new Piscina({ filename: WORKER_FILE, minThreads: threads, maxThreads: threads, maxQueue: 'auto', idleTimeout: 60_000 });
+      : new Piscina({
+          filename: WORKER_FILE,
+          workerData: { tasksModule: opts.tasks.moduleUrl } satisfies PoolWorkerData,
+          minThreads: threads,
+          maxThreads: threads,
+          maxQueue: 'auto',
+          idleTimeout: 60_000,
+        });
   }
 
   /** True when the queue is at its bound: a producer should `await drained()` before submitting more. */
@@ -75,7 +103,7 @@ export class Pool {
   async run<T extends TaskName>(task: T, input: TaskInput<T>, transfer: ArrayBuffer[] = []): Promise<TaskOutput<T>> {
     const started = performance.now();
     try {
-      if (!this.piscina) return (tasks[task] as (i: TaskInput<T>) => TaskOutput<T>)(input);
+      if (!this.piscina) return (this.table[task] as unknown as (i: TaskInput<T>) => TaskOutput<T>)(input);
       // Check and submit in one microtask: woken waiters must not overfill the queue between them.
       while (this.isFull) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       const request: PoolRequest = { task, input, killWorker: this.modules.chaos.takeWorkerKill(task) };

@@ -1,13 +1,24 @@
 /**
- * The entry point of every pool worker thread: dispatches a task by name to `src/tasks`, and
- * moves (transfers) a byte result back instead of cloning it.
+ * The entry point of every pool worker thread: loads the task table the pool was given, dispatches
+ * a task by name to it, and moves (transfers) a byte result back instead of cloning it.
  */
+import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { tasks, type TaskName } from '../tasks/index.js';
 import { CodedError, type CodedErrorObject } from './errors.js';
 
+/** What the pool hands each worker at start. */
+export interface PoolWorkerData {
+  /** URL of the module exporting the task table as `tasks`. */
+  tasksModule: string;
+}
+
+/** Loaded once per worker; absent when this module is imported by the pool itself (main thread). */
+const tasks: Record<string, (input: unknown) => unknown> = workerData?.tasksModule
+  ? ((await import((workerData as PoolWorkerData).tasksModule)) as { tasks: Record<string, (input: unknown) => unknown> }).tasks
+  : {};
+
 export interface PoolRequest {
-  task: TaskName;
+  task: string;
   input: unknown;
   /** Set by the chaos facility: the worker dies while holding this task. */
   killWorker?: boolean;
@@ -27,7 +38,7 @@ export function isTaskErrorResult(value: unknown): value is TaskErrorResult {
 
 export default function runTask(request: PoolRequest): unknown {
   if (request.killWorker) process.exit(70);
-  const fn = tasks[request.task] as (input: unknown) => unknown;
+  const fn = tasks[request.task];
   if (!fn) throw new Error(`unknown pool task ${request.task}`);
   try {
     return movable(fn(request.input));

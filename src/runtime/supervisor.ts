@@ -1,22 +1,23 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Actor, ActorContext, ChildSpec, Message } from './actor.js';
+import { type Actor, type ActorContext, type ActorRef, type ChildSpec, isSupervisorSpec, type Message, type RestartStrategy, type SupervisorSpec, type TreeSpec } from './actor.js';
 import type { ActorFault, Chaos } from './chaos.js';
 import { decode, encode, type MessageCodec, msgpackCodec } from './codec.js';
 import { CodedError, type CodedErrorObject } from './errors.js';
-import { type Envelope, Mailbox } from './mailbox.js';
+import type { Envelope } from './mailbox.js';
 import type { RuntimeMetrics } from './metrics.js';
 import type { Pool } from './pool.js';
+import { type ActorSlotState, ActorSystem } from './system.js';
 
-/** OTP restart strategies: which siblings restart with a crashed child. */
-export type RestartStrategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+export type { RestartStrategy } from './actor.js';
 
 export interface SupervisorOptions {
   strategy: RestartStrategy;
   /** More than `maxRestarts` restarts within `periodMs` escalates (e.g. 5 in 30 s). */
   intensity: { maxRestarts: number; periodMs: number };
-  children: ChildSpec<any, any>[];
-  /** Run after every child stopped on escalation; Baton releases leadership here. */
+  /** Workers and nested supervisors, started in this order and stopped in reverse. */
+  children: TreeSpec[];
+  /** Run after every child stopped on escalation of the root; Baton releases leadership here. */
   onEscalate?: (cause: Error) => Promise<void> | void;
   /** How messages and replies are copied between actors; msgpack unless a bench asks otherwise. */
   codec?: MessageCodec;
@@ -51,41 +52,56 @@ interface Incarnation {
   done: Promise<void>;
 }
 
-class ChildSlot {
-  restarts = 0;
+/** A worker child of this supervisor; its mailbox and restart count live in the actor system. */
+class WorkerSlot {
+  readonly kind = 'worker';
   incarnation: Incarnation | null = null;
   constructor(
     readonly spec: ChildSpec<any, any>,
-    readonly mailbox: Mailbox,
-    /** This child's handling-time histogram, resolved once (see `Mailbox`). */
-    readonly handleSeconds: { observe(seconds: number): void },
+    readonly actor: ActorSlotState,
   ) {}
+  get id(): string {
+    return this.spec.id;
+  }
+  get live(): boolean {
+    return this.incarnation !== null;
+  }
 }
 
-interface PendingAsk {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+/** A nested supervisor child; each (re)start runs a new `Supervisor` over the same actors. */
+class SubtreeSlot {
+  readonly kind = 'supervisor';
+  running: Supervisor | null = null;
+  constructor(readonly spec: SupervisorSpec) {}
+  get id(): string {
+    return this.spec.id;
+  }
+  get live(): boolean {
+    return this.running !== null;
+  }
 }
+
+type Slot = WorkerSlot | SubtreeSlot;
 
 type ChildExit = { kind: 'normal' } | { kind: 'crash'; error: Error };
 
 /**
  * An OTP-style supervisor for actors on this thread (DESIGN §1): starts children in order, stops
  * them in reverse, restarts crashed ones by strategy and restart type, and escalates once restarts
- * exceed the intensity — everything stops, `onEscalate` runs, and `done` rejects so the process
- * exits non-zero and its process manager restarts the node.
+ * exceed the intensity. A child may itself be a supervisor (`SupervisorSpec`): its escalation is a
+ * crash of that child here. At the root, escalation stops everything, runs `onEscalate`, and
+ * rejects `done`, so the process exits non-zero and its process manager restarts the node.
  *
- * Mailboxes belong to the supervisor's child slots, so queued messages survive a restart. The
- * message that crashed an actor is retried once by the next incarnation and dead-lettered if it
- * crashes again.
+ * Mailboxes belong to the tree's `ActorSystem`, so queued messages survive a restart of an actor
+ * or of its subtree. The message that crashed an actor is retried once by the next incarnation and
+ * dead-lettered if it crashes again.
  */
 export class Supervisor {
-  private readonly slots: ChildSlot[] = [];
-  private readonly byId = new Map<string, ChildSlot>();
+  private readonly slots: Slot[];
   private readonly restartTimes: number[] = [];
-  private readonly pendingAsks = new Map<number, PendingAsk>();
-  private nextAskId = 1;
+  /** The actors' mailboxes, addresses and pending asks, shared by every supervisor of this tree. */
+  readonly system: ActorSystem;
+  private readonly isRoot: boolean;
   private readonly codec: MessageCodec;
   /** Supervisor operations (crash handling, stop) run one at a time, in order. */
   private ops: Promise<void> = Promise.resolve();
@@ -96,8 +112,10 @@ export class Supervisor {
   readonly done: Promise<void>;
 
   constructor(
-    private readonly opts: SupervisorOptions,
+    private readonly opts: SupervisorOptions & { id?: string },
     private readonly modules: SupervisorModules,
+    /** Set for a nested supervisor: the tree's system, created by the root. */
+    system?: ActorSystem,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
@@ -105,23 +123,29 @@ export class Supervisor {
     });
     this.done.catch(() => {}); // observed by the caller; never an unhandled rejection
     this.codec = opts.codec ?? msgpackCodec;
-    for (const spec of opts.children) {
-      if (this.byId.has(spec.id)) throw new Error(`duplicate child id ${spec.id}`);
-      const slot = new ChildSlot(spec, new Mailbox(spec.id, spec.mailboxSize ?? DEFAULT_MAILBOX_SIZE, modules.metrics), modules.metrics.handleSeconds.labels(spec.id));
-      this.slots.push(slot);
-      this.byId.set(spec.id, slot);
-    }
+    this.isRoot = system === undefined;
+    this.system = system ?? new ActorSystem(this.codec, modules.metrics, modules.chaos);
+    if (this.isRoot) registerTree(this.system, opts.children);
+    this.slots = opts.children.map((spec) => (isSupervisorSpec(spec) ? new SubtreeSlot(spec) : new WorkerSlot(spec, this.system.slot(spec.id))));
   }
 
-  /** Start every child in order, each after the previous one's `init` finished. A failing `init` stops the started ones and rejects. */
-  async start(): Promise<void> {
-    if (this.state !== 'idle') throw new Error(`supervisor already ${this.state}`);
+  private get name(): string {
+    return this.opts.id ?? 'root';
+  }
+
+  /**
+   * Start every child in order, each after the previous one's `init` finished. A failing `init`
+   * stops the started ones and rejects. `restarting` counts each actor's start as a restart (a
+   * subtree restarted by its parent).
+   */
+  async start(restarting = false): Promise<void> {
+    if (this.state !== 'idle') throw new Error(`supervisor ${this.name} already ${this.state}`);
     this.state = 'running';
     for (const [index, slot] of this.slots.entries()) {
       try {
-        await this.startChild(slot);
+        await this.startSlot(slot, restarting);
       } catch (err) {
-        await this.stopChildren(this.slots.slice(0, index));
+        await this.stopSlots(this.slots.slice(0, index));
         this.state = 'stopped';
         throw err;
       }
@@ -133,52 +157,28 @@ export class Supervisor {
     return this.enqueueOp(async () => {
       if (this.state !== 'running') return;
       this.state = 'stopped';
-      await this.stopChildren(this.slots);
-      this.closeEverything('supervisor stopped');
+      await this.stopSlots(this.slots);
+      if (this.isRoot) this.closeEverything('supervisor stopped');
       this.resolveDone();
     });
   }
 
-  send<M extends Message>(to: string, msg: M): void {
-    this.slotFor(to).mailbox.push({ payload: this.codec.encode(msg), sentAt: performance.now(), crashes: 0 });
+  send<M extends Message>(to: ActorRef<M>, msg: M): void {
+    this.system.send(to, msg);
   }
 
-  ask<R, M extends Message = Message>(to: string, msg: M, timeoutMs: number): Promise<R> {
-    const mailbox = this.slotFor(to).mailbox;
-    const askId = this.nextAskId++;
-    return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pendingAsks.delete(askId);
-        reject(new CodedError('ASK_TIMEOUT', `${to} did not reply to ${msg.type} within ${timeoutMs} ms`, { to, type: msg.type, timeoutMs }));
-      }, timeoutMs);
-      this.pendingAsks.set(askId, { resolve: resolve as (v: unknown) => void, reject, timer });
-      try {
-        mailbox.push({ payload: this.codec.encode(msg), sentAt: performance.now(), askId, crashes: 0 });
-      } catch (err) {
-        this.settleAsk(askId, { error: err as Error });
-      }
-    });
+  ask<R, M extends Message = Message>(to: ActorRef<M>, msg: M, timeoutMs: number): Promise<R> {
+    return this.system.ask<R, M>(to, msg, timeoutMs);
   }
 
-  /**
-   * Crash injection (the chaos facility): arm `fault` for the child `id` and wake it with a no-op
-   * message, so the fault fires now even in an actor that rarely gets mail (the Elector).
-   */
+  /** Crash injection (the chaos facility): see `ActorSystem.injectFault`. */
   injectFault(id: string, fault: ActorFault): void {
-    const mailbox = this.slotFor(id).mailbox;
-    this.modules.chaos.inject(id, fault);
-    mailbox.push({ payload: null, sentAt: performance.now(), crashes: 0, chaosPoke: true });
+    this.system.injectFault(id, fault);
   }
 
-  /** Restarts per child since start, for `/health` and the chaos checker. */
+  /** Restarts per actor of the whole tree since start, for `/health` and the chaos checker. */
   restartCounts(): Record<string, number> {
-    return Object.fromEntries(this.slots.map((s) => [s.spec.id, s.restarts]));
-  }
-
-  private slotFor(id: string): ChildSlot {
-    const slot = this.byId.get(id);
-    if (!slot) throw new CodedError('UNKNOWN_ACTOR', `no actor named ${id}`, { actor: id });
-    return slot;
+    return this.system.restartCounts();
   }
 
   private enqueueOp(op: () => Promise<void>): Promise<void> {
@@ -187,8 +187,36 @@ export class Supervisor {
     return next;
   }
 
+  private async startSlot(slot: Slot, restarting: boolean): Promise<void> {
+    if (slot.kind === 'supervisor') return this.startSubtree(slot, restarting);
+    if (restarting) {
+      slot.actor.restarts++;
+      this.modules.metrics.restarts.inc({ actor: slot.id });
+      this.modules.logger.warn({ actor: slot.id, restarts: slot.actor.restarts, supervisor: this.name }, 'Restarting actor');
+    }
+    return this.startChild(slot);
+  }
+
+  /** A nested supervisor over the same actors; its exit after escalation is a crash of this child. */
+  private async startSubtree(slot: SubtreeSlot, restarting: boolean): Promise<void> {
+    const { kind: _kind, ...opts } = slot.spec;
+    const sub = new Supervisor({ ...opts, codec: this.codec }, this.modules, this.system);
+    slot.running = sub;
+    try {
+      await sub.start(restarting);
+    } catch (err) {
+      slot.running = null;
+      throw err;
+    }
+    sub.done.catch((error: Error) => {
+      if (slot.running !== sub) return; // stopped by us, not a crash
+      slot.running = null;
+      void this.enqueueOp(() => this.onChildExit(slot, { kind: 'crash', error }));
+    });
+  }
+
   /** Create an incarnation, run `init` under the handler deadline, then loop over the mailbox in the background. */
-  private async startChild(slot: ChildSlot): Promise<void> {
+  private async startChild(slot: WorkerSlot): Promise<void> {
     let rejectAbandonment!: (err: Error) => void;
     const abandonment = new Promise<never>((_, reject) => (rejectAbandonment = reject));
     abandonment.catch(() => {});
@@ -207,6 +235,7 @@ export class Supervisor {
       done: Promise.resolve(),
     };
     slot.incarnation = inc;
+    slot.actor.mailbox.reopen();
     const ctx = this.contextFor(slot, inc);
     try {
       inc.state = await this.withDeadline(slot, inc, () => inc.behavior.init(ctx));
@@ -218,12 +247,12 @@ export class Supervisor {
     inc.done = this.loop(slot, inc, ctx);
   }
 
-  private async loop(slot: ChildSlot, inc: Incarnation, ctx: ActorContext & { askId?: number; replied: boolean; stopRequested: boolean }): Promise<void> {
+  private async loop(slot: WorkerSlot, inc: Incarnation, ctx: ActorContext & { askId?: number; replied: boolean; stopRequested: boolean }): Promise<void> {
     const log = ctx.logger;
     while (!inc.controller.signal.aborted) {
       let env: Envelope;
       try {
-        env = await slot.mailbox.take(inc.controller.signal);
+        env = await slot.actor.mailbox.take(inc.controller.signal);
       } catch {
         return; // stopped while idle
       }
@@ -237,7 +266,7 @@ export class Supervisor {
         if (inc.abandoned) return;
         inc.current = undefined;
         if (env.askId !== undefined && !ctx.replied) {
-          this.settleAsk(env.askId, { error: new CodedError('NO_REPLY', `${slot.spec.id} handled ${msg?.type} without replying`, { actor: slot.spec.id }) });
+          this.system.settleAsk(env.askId, { error: new CodedError('NO_REPLY', `${slot.spec.id} handled ${msg?.type} without replying`, { actor: slot.spec.id }) });
         }
       } catch (err) {
         if (inc.abandoned) return;
@@ -253,7 +282,7 @@ export class Supervisor {
         void this.enqueueOp(() => this.onChildExit(slot, { kind: 'crash', error }));
         return;
       } finally {
-        slot.handleSeconds.observe((performance.now() - started) / 1000);
+        slot.actor.handleSeconds.observe((performance.now() - started) / 1000);
       }
       if (ctx.stopRequested) {
         inc.abandon();
@@ -266,7 +295,7 @@ export class Supervisor {
   }
 
   /** The chaos facility's faults fire here, in place of the handler, so they look exactly like real ones. */
-  private runHandler(slot: ChildSlot, inc: Incarnation, msg: Message | null, ctx: ActorContext): unknown {
+  private runHandler(slot: WorkerSlot, inc: Incarnation, msg: Message | null, ctx: ActorContext): unknown {
     switch (this.modules.chaos.takeActorFault(slot.spec.id)) {
       case 'throw':
         throw new CodedError('CHAOS_THROW', `chaos: injected crash in ${slot.spec.id}`);
@@ -279,7 +308,7 @@ export class Supervisor {
   }
 
   /** Races `fn` against the child's deadline: a handler or `init` that exceeds it is hung, a crash. */
-  private async withDeadline<T>(slot: ChildSlot, inc: Incarnation, fn: () => T | Promise<T>): Promise<T> {
+  private async withDeadline<T>(slot: WorkerSlot, inc: Incarnation, fn: () => T | Promise<T>): Promise<T> {
     const timeoutMs = slot.spec.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -295,39 +324,30 @@ export class Supervisor {
     }
   }
 
-  private retryOrDeadLetter(slot: ChildSlot, inc: Incarnation): void {
+  private retryOrDeadLetter(slot: WorkerSlot, inc: Incarnation): void {
     const env = inc.current;
     inc.current = undefined;
     if (!env) return;
     if (env.crashes >= 1) this.deadLetter(slot, env, 'crashed its actor twice');
-    else slot.mailbox.requeueFront({ ...env, crashes: env.crashes + 1 });
+    else slot.actor.mailbox.requeueFront({ ...env, crashes: env.crashes + 1 });
   }
 
-  private takeCurrentForRequeue(slot: ChildSlot, inc: Incarnation): void {
+  private takeCurrentForRequeue(slot: WorkerSlot, inc: Incarnation): void {
     const env = inc.current;
     inc.current = undefined;
-    if (env) slot.mailbox.requeueFront(env);
+    if (env) slot.actor.mailbox.requeueFront(env);
   }
 
-  private deadLetter(slot: ChildSlot, env: Envelope, reason: string): void {
-    let type = '?';
-    try {
-      type = this.codec.decode<Message>(env.payload).type;
-    } catch {
-      // an undecodable message is logged without its type
-    }
-    this.modules.metrics.deadLetters.inc({ actor: slot.spec.id });
-    this.modules.logger.error({ actor: slot.spec.id, type, reason }, 'Message dead-lettered');
-    if (env.askId !== undefined) {
-      this.settleAsk(env.askId, { error: new CodedError('DEAD_LETTER', `${type} to ${slot.spec.id} was dead-lettered: ${reason}`, { actor: slot.spec.id, type }) });
-    }
+  private deadLetter(slot: WorkerSlot, env: Envelope, reason: string): void {
+    const type = this.system.deadLetter(slot.id, env, reason);
+    this.modules.logger.error({ actor: slot.id, type, reason }, 'Message dead-lettered');
   }
 
   /** OTP's restart decision for a child that exited, run as a serialised supervisor operation. */
-  private async onChildExit(slot: ChildSlot, exit: ChildExit): Promise<void> {
+  private async onChildExit(slot: Slot, exit: ChildExit): Promise<void> {
     if (this.state !== 'running') return;
-    const { restart, id } = slot.spec;
-    if (restart === 'temporary' || (restart === 'transient' && exit.kind === 'normal')) {
+    const restart = slot.kind === 'worker' ? slot.spec.restart : 'permanent';
+    if (slot.kind === 'worker' && (restart === 'temporary' || (restart === 'transient' && exit.kind === 'normal'))) {
       this.retire(slot, exit.kind === 'normal' ? 'stopped normally' : 'temporary child crashed');
       return;
     }
@@ -335,29 +355,26 @@ export class Supervisor {
     this.restartTimes.push(now);
     while (this.restartTimes.length > 0 && this.restartTimes[0]! < now - this.opts.intensity.periodMs) this.restartTimes.shift();
     if (this.restartTimes.length > this.opts.intensity.maxRestarts) {
-      const cause = exit.kind === 'crash' ? exit.error : new Error(`${id} exited`);
+      const cause = exit.kind === 'crash' ? exit.error : new Error(`${slot.id} exited`);
       return this.escalate(slot, cause);
     }
     const group = this.restartGroup(slot);
-    await this.stopChildren(group.filter((s) => s !== slot));
+    await this.stopSlots(group.filter((s) => s !== slot));
     for (const member of group) {
-      if (member !== slot && member.spec.restart === 'temporary') {
+      if (member !== slot && member.kind === 'worker' && member.spec.restart === 'temporary') {
         this.retire(member, 'temporary sibling stopped by a group restart');
         continue;
       }
-      member.restarts++;
-      this.modules.metrics.restarts.inc({ actor: member.spec.id });
-      this.modules.logger.warn({ actor: member.spec.id, restarts: member.restarts, strategy: this.opts.strategy }, 'Restarting actor');
       try {
-        await this.startChild(member);
+        await this.startSlot(member, true);
       } catch (err) {
         void this.enqueueOp(() => this.onChildExit(member, { kind: 'crash', error: err as Error }));
       }
     }
   }
 
-  private restartGroup(slot: ChildSlot): ChildSlot[] {
-    const live = this.slots.filter((s) => s.incarnation !== null);
+  private restartGroup(slot: Slot): Slot[] {
+    const live = this.slots.filter((s) => s.live || s === slot);
     switch (this.opts.strategy) {
       case 'one_for_one':
         return [slot];
@@ -368,29 +385,48 @@ export class Supervisor {
     }
   }
 
-  private async escalate(slot: ChildSlot, cause: Error): Promise<void> {
+  /**
+   * Restarts exceeded this supervisor's intensity: stop every child. At the root the node is done
+   * (`onEscalate`, then `done` rejects); a nested supervisor only exits, and its parent handles
+   * that as a crash of this subtree (its mailboxes stay open for the restarted actors).
+   */
+  private async escalate(slot: Slot, cause: Error): Promise<void> {
     this.state = 'escalated';
-    const error = new CodedError('ESCALATED', `restart intensity exceeded (${this.opts.intensity.maxRestarts} in ${this.opts.intensity.periodMs} ms), last crash in ${slot.spec.id}: ${cause.message}`, {
-      actor: slot.spec.id,
+    const error = new CodedError('ESCALATED', `restart intensity of ${this.name} exceeded (${this.opts.intensity.maxRestarts} in ${this.opts.intensity.periodMs} ms), last crash in ${slot.id}: ${cause.message}`, {
+      actor: slot.id,
+      supervisor: this.name,
       cause: cause.message,
     });
-    this.modules.logger.fatal({ err: cause, actor: slot.spec.id }, 'Restart intensity exceeded; stopping everything');
-    await this.stopChildren(this.slots);
-    this.closeEverything('supervisor escalated');
-    try {
-      await this.opts.onEscalate?.(error);
-    } catch (err) {
-      this.modules.logger.error({ err }, 'Escalation hook failed');
+    if (this.isRoot) this.modules.logger.fatal({ err: cause, actor: slot.id }, 'Restart intensity exceeded; stopping everything');
+    else this.modules.logger.error({ err: cause, actor: slot.id, supervisor: this.name }, 'Restart intensity of a subtree exceeded; its supervisor gives up');
+    await this.stopSlots(this.slots);
+    if (this.isRoot) {
+      this.closeEverything('supervisor escalated');
+      try {
+        await this.opts.onEscalate?.(error);
+      } catch (err) {
+        this.modules.logger.error({ err }, 'Escalation hook failed');
+      }
     }
     this.rejectDone(error);
   }
 
-  /** Stop children in reverse start order, each within its `shutdownMs`. */
-  private async stopChildren(slots: ChildSlot[]): Promise<void> {
-    for (const slot of [...slots].reverse()) await this.stopChild(slot);
+  /** Stop children in reverse start order, each within its `shutdownMs` (a subtree: all of its children). */
+  private async stopSlots(slots: Slot[]): Promise<void> {
+    for (const slot of [...slots].reverse()) {
+      if (slot.kind === 'worker') await this.stopChild(slot);
+      else await this.stopSubtree(slot);
+    }
   }
 
-  private async stopChild(slot: ChildSlot): Promise<void> {
+  private async stopSubtree(slot: SubtreeSlot): Promise<void> {
+    const sub = slot.running;
+    if (!sub) return;
+    slot.running = null;
+    await sub.stop();
+  }
+
+  private async stopChild(slot: WorkerSlot): Promise<void> {
     const inc = slot.incarnation;
     if (!inc) return;
     slot.incarnation = null;
@@ -421,35 +457,23 @@ export class Supervisor {
   }
 
   /** A child that will not run again: its mailbox refuses new messages and what was queued is dead-lettered. */
-  private retire(slot: ChildSlot, reason: string): void {
+  private retire(slot: WorkerSlot, reason: string): void {
     slot.incarnation = null;
-    for (const env of slot.mailbox.close(reason)) this.deadLetter(slot, env, reason);
+    for (const env of slot.actor.mailbox.close(reason)) this.deadLetter(slot, env, reason);
   }
 
-  /** On stop or escalation: queued messages are dropped (counted and logged once per actor), pending asks fail. */
+  /** On stop or escalation of the root: queued messages are dropped (counted and logged once per actor), pending asks fail. */
   private closeEverything(reason: string): void {
-    for (const slot of this.slots) {
-      const dropped = slot.mailbox.close(reason);
-      for (const env of dropped) if (env.askId !== undefined) this.settleAsk(env.askId, { error: new CodedError('ACTOR_STOPPED', reason) });
-      if (dropped.length > 0) this.modules.logger.info({ actor: slot.spec.id, dropped: dropped.length, reason }, 'Queued messages dropped');
-    }
-    for (const [askId] of this.pendingAsks) this.settleAsk(askId, { error: new CodedError('ACTOR_STOPPED', reason) });
+    for (const { id, dropped } of this.system.close(reason)) this.modules.logger.info({ actor: id, dropped, reason }, 'Queued messages dropped');
   }
 
-  private settleAsk(askId: number, outcome: { value: unknown } | { error: Error }): void {
-    const pending = this.pendingAsks.get(askId);
-    if (!pending) return; // already timed out
-    this.pendingAsks.delete(askId);
-    clearTimeout(pending.timer);
-    if ('value' in outcome) pending.resolve(this.codec.decode(outcome.value));
-    else pending.reject(outcome.error);
-  }
-
-  private contextFor(slot: ChildSlot, inc: Incarnation) {
+  private contextFor(slot: WorkerSlot, inc: Incarnation) {
     const { logger, registry, pool } = this.modules;
     const id = slot.spec.id;
+    const self: ActorRef<Message> = { id };
     const ctx = {
       name: id,
+      self,
       signal: inc.controller.signal,
       logger: logger.child({ actor: id }),
       metrics: registry,
@@ -457,26 +481,26 @@ export class Supervisor {
       askId: undefined as number | undefined,
       replied: false,
       stopRequested: false,
-      send: (to: string, msg: Message) => this.send(to, msg),
-      ask: <R>(to: string, msg: Message, timeoutMs: number) => this.ask<R>(to, msg, timeoutMs),
+      send: (to: ActorRef<Message>, msg: Message) => this.system.send(to, msg),
+      ask: <R>(to: ActorRef<Message>, msg: Message, timeoutMs: number) => this.system.ask<R>(to, msg, timeoutMs),
       reply: (value: unknown) => {
         if (ctx.replied) throw new Error(`${id}: second reply to one ask`);
         if (ctx.askId === undefined) return; // sent, not asked: nobody waits for an answer
         ctx.replied = true;
-        this.settleAsk(ctx.askId, { value: this.codec.encode(value) });
+        this.system.settleAsk(ctx.askId, { value: this.codec.encode(value) });
       },
       replyError: (err: CodedError) => {
         if (ctx.replied) throw new Error(`${id}: second reply to one ask`);
         if (ctx.askId === undefined) return; // sent, not asked: nobody waits for an answer
         ctx.replied = true;
-        this.settleAsk(ctx.askId, { error: CodedError.fromObject(decode<CodedErrorObject>(encode(err.toObject()))) });
+        this.system.settleAsk(ctx.askId, { error: CodedError.fromObject(decode<CodedErrorObject>(encode(err.toObject()))) });
       },
       schedule: (delayMs: number, msg: Message) => {
         const signal = inc.controller.signal;
         const cancel = () => clearTimeout(timer);
         const timer = setTimeout(() => {
           signal.removeEventListener('abort', cancel);
-          if (!inc.abandoned) this.send(id, msg);
+          if (!inc.abandoned) this.system.send(self, msg);
         }, delayMs);
         signal.addEventListener('abort', cancel, { once: true });
       },
@@ -485,5 +509,13 @@ export class Supervisor {
       },
     };
     return ctx;
+  }
+}
+
+/** Registers every actor of a tree once, at the root: ids are addresses, unique across the tree. */
+function registerTree(system: ActorSystem, children: TreeSpec[]): void {
+  for (const spec of children) {
+    if (isSupervisorSpec(spec)) registerTree(system, spec.children);
+    else system.register(spec.id, spec.mailboxSize ?? DEFAULT_MAILBOX_SIZE);
   }
 }

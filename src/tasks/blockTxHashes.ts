@@ -1,6 +1,6 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { decode } from '../runtime/codec.js';
-import type { BlockEnvelope } from './encodeBlock.js';
+import type { BlockEnvelope } from '../types/block.js';
 import { keccak256 } from './keccak256.js';
 
 /**

@@ -1,11 +1,4 @@
-import type { BlockJson } from '../adapters/http/blockJson.js';
-import type { FeedClientBlock } from '../adapters/feed/client.js';
-
-/** A committed block as a member receives it, from the feed or from `GET /blocks`. */
-export interface SyncBlock extends FeedClientBlock {
-  /** Who committed it, when the source says (the HTTP API does, the feed does not). */
-  leader: string | null;
-}
+import type { BlockJson, SyncBlock } from '../types/block.js';
 
 /**
  * Parses a `GET /blocks?after=N&limit=M` response body on the pool: a page of 1,400-transaction

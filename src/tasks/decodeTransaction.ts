@@ -2,8 +2,36 @@ import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/
 import { RLP } from '@ethereumjs/rlp';
 import { Capability, createTxFromRLP, TransactionType, type TypedTransaction } from '@ethereumjs/tx';
 import { bytesToBigInt, bytesToHex } from '@ethereumjs/util';
-import { MempoolError, MempoolErrorCode } from '../adapters/mempool/errors.js';
-import type { CodedErrorObject } from '../runtime/errors.js';
+import { CodedError, type CodedErrorObject } from '../runtime/errors.js';
+
+/**
+ * Why a transaction cannot be admitted. These reach clients as JSON-RPC `-32000` errors; nothing
+ * they describe ever reaches Redis.
+ */
+export const TxErrorCode = {
+  /** Not a transaction: bad RLP, wrong field count, an unknown type byte, a value out of range. */
+  TX_MALFORMED: 'TX_MALFORMED',
+  /** Signed for another chain: replaying it here is exactly what EIP-155 exists to prevent. */
+  TX_WRONG_CHAIN: 'TX_WRONG_CHAIN',
+  /** No signature (v, r, s empty): there is no sender to recover. */
+  TX_UNSIGNED: 'TX_UNSIGNED',
+  /** A pre-EIP-155 legacy signature (v = 27/28) is valid on every chain; ELs refuse it over RPC too. */
+  TX_UNPROTECTED: 'TX_UNPROTECTED',
+  /** The signature does not recover a sender (bad r/s, high s per EIP-2). */
+  TX_INVALID_SIGNATURE: 'TX_INVALID_SIGNATURE',
+  /** Decodes and recovers but can never execute (e.g. gas limit below the intrinsic gas). */
+  TX_INVALID: 'TX_INVALID',
+  /** A type this chain cannot carry: blob transactions need sidecars that Baton's payloads never have. */
+  TX_UNSUPPORTED_TYPE: 'TX_UNSUPPORTED_TYPE',
+} as const;
+export type TxErrorCode = (typeof TxErrorCode)[keyof typeof TxErrorCode];
+
+/** The task's one error class; metadata values are strings so they survive msgpack and JSON. */
+export class TxError extends CodedError<TxErrorCode> {
+  constructor(code: TxErrorCode, message: string, meta: Record<string, string> = {}) {
+    super(code, message, meta);
+  }
+}
 
 export interface DecodeTransactionInput {
   /** The EIP-2718 envelope as sent to `eth_sendRawTransaction`; transfer its buffer to the pool. */
@@ -58,13 +86,13 @@ export function decodeTransaction(input: DecodeTransactionInput): DecodeTransact
   try {
     return { ok: true, tx: decode(input) };
   } catch (err) {
-    if (err instanceof MempoolError) return { ok: false, error: err.toObject() };
+    if (err instanceof TxError) return { ok: false, error: err.toObject() };
     throw err;
   }
 }
 
 function decode({ raw: bytes, chainId }: DecodeTransactionInput): DecodedTransaction {
-  if (bytes.length === 0) throw new MempoolError(MempoolErrorCode.TX_MALFORMED, 'empty transaction');
+  if (bytes.length === 0) throw new TxError(TxErrorCode.TX_MALFORMED, 'empty transaction');
   let tx: TypedTransaction;
   try {
     tx = createTxFromRLP(bytes, { common: commonFor(chainId) });
@@ -72,28 +100,28 @@ function decode({ raw: bytes, chainId }: DecodeTransactionInput): DecodedTransac
     // @ethereumjs/tx refuses a foreign chain id like any other bad field; tell them apart here.
     const declared = declaredChainId(bytes);
     if (declared !== null && declared !== chainId) {
-      throw new MempoolError(MempoolErrorCode.TX_WRONG_CHAIN, `transaction is for chain ${declared}, this chain is ${chainId}`, {
+      throw new TxError(TxErrorCode.TX_WRONG_CHAIN, `transaction is for chain ${declared}, this chain is ${chainId}`, {
         chainId: declared.toString(),
       });
     }
-    throw new MempoolError(MempoolErrorCode.TX_MALFORMED, `cannot decode transaction: ${(err as Error).message}`);
+    throw new TxError(TxErrorCode.TX_MALFORMED, `cannot decode transaction: ${(err as Error).message}`);
   }
   if (tx.type === TransactionType.BlobEIP4844) {
-    throw new MempoolError(MempoolErrorCode.TX_UNSUPPORTED_TYPE, 'blob transactions are not accepted: Baton payloads carry no blob sidecars');
+    throw new TxError(TxErrorCode.TX_UNSUPPORTED_TYPE, 'blob transactions are not accepted: Baton payloads carry no blob sidecars');
   }
-  if (!tx.isSigned()) throw new MempoolError(MempoolErrorCode.TX_UNSIGNED, 'transaction is not signed');
+  if (!tx.isSigned()) throw new TxError(TxErrorCode.TX_UNSIGNED, 'transaction is not signed');
   if (tx.type === TransactionType.Legacy && !tx.supports(Capability.EIP155ReplayProtection)) {
-    throw new MempoolError(MempoolErrorCode.TX_UNPROTECTED, 'only replay-protected (EIP-155) transactions are accepted');
+    throw new TxError(TxErrorCode.TX_UNPROTECTED, 'only replay-protected (EIP-155) transactions are accepted');
   }
   let from: string;
   try {
     from = tx.getSenderAddress().toString();
   } catch (err) {
-    throw new MempoolError(MempoolErrorCode.TX_INVALID_SIGNATURE, `cannot recover the sender: ${(err as Error).message}`);
+    throw new TxError(TxErrorCode.TX_INVALID_SIGNATURE, `cannot recover the sender: ${(err as Error).message}`);
   }
   // The sender key is cached by now, so this re-checks only what recovery does not: the intrinsic gas.
   const problems = tx.getValidationErrors();
-  if (problems.length > 0) throw new MempoolError(MempoolErrorCode.TX_INVALID, problems.join('; '));
+  if (problems.length > 0) throw new TxError(TxErrorCode.TX_INVALID, problems.join('; '));
   return {
     hash: bytesToHex(tx.hash()),
     from: from.toLowerCase(),

@@ -1,14 +1,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { Data, ExecutionPayloadV3 } from '../adapters/engine/interface.js';
+import type { Data, ExecutionPayloadV3 } from '../types/engine.js';
 import { encode } from '../runtime/codec.js';
-
-/** Everything `engine_newPayloadV4` needs to re-execute a block: what members and a catching-up leader replay. */
-export interface BlockEnvelope {
-  executionPayload: ExecutionPayloadV3;
-  versionedHashes: Data[];
-  parentBeaconBlockRoot: Data;
-}
+import type { BlockEnvelope, EncodedBlock } from '../types/block.js';
 
 export interface EncodeBlockInput {
   executionPayload: ExecutionPayloadV3;
@@ -23,23 +17,6 @@ function versionedHash(commitment: Data): Data {
   const hash = sha256(hexToBytes(commitment.slice(2)));
   hash[0] = 0x01;
   return `0x${bytesToHex(hash)}`;
-}
-
-/** The header fields served without decoding the payload (feed messages, `/blocks` summaries, the store's columns). */
-export interface BlockHeaderSummary {
-  number: bigint;
-  hash: Data;
-  parentHash: Data;
-  timestamp: bigint;
-  txCount: number;
-}
-
-export interface EncodedBlock {
-  summary: BlockHeaderSummary;
-  /** msgpack of the `BlockEnvelope`: the bytes stored in PostgreSQL, appended to the Stream and sent on the feed. */
-  payloadData: Uint8Array;
-  /** msgpack of the EIP-7685 execution requests. */
-  requestsData: Uint8Array;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { RLP } from '@ethereumjs/rlp';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { Data } from '../adapters/engine/interface.js';
+import type { Data } from '../types/engine.js';
 import { decode } from '../runtime/codec.js';
 import { CodedError } from '../runtime/errors.js';
-import type { EncodedBlock } from './encodeBlock.js';
+import type { EncodedBlock } from '../types/block.js';
 import { keccak256 } from './keccak256.js';
 import { orderedTrieRoot } from './orderedTrie.js';
 

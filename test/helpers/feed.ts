@@ -5,7 +5,8 @@ import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { HttpServer } from '../../src/adapters/http/index.js';
 import { BlockStore } from '../../src/adapters/postgres/blockStore.js';
-import { attachFeed, type FeedBlock, type FeedOptions, type FeedServer } from '../../src/adapters/feed/index.js';
+import { attachFeed, type FeedOptions, type FeedServer } from '../../src/adapters/feed/index.js';
+import { type FeedBlock } from '../../src/types/block.js';
 import { encode } from '../../src/runtime/codec.js';
 import { createDatabase } from './services.js';
 

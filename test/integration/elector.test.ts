@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { Elector } from '../../src/actors/elector/elector.js';
+import { Elector } from '../../src/adapters/lease/elector.js';
 import type { Grant, LeaseBackend } from '../../src/adapters/lease/interface.js';
 import { RedisLease } from '../../src/adapters/lease/redis.js';
 import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';

@@ -7,7 +7,7 @@ import { createCustomCommon, Hardfork, Mainnet } from "@ethereumjs/common";
 import test from "ava";
 import { EngineError, EngineErrorCode } from "../../src/adapters/engine/errors.js";
 import { HttpEngineClient } from "../../src/adapters/engine/http.js";
-import type { BlockSummary, ExecutionPayloadV3, GetPayloadV4Response } from "../../src/adapters/engine/interface.js";
+import type { ElBlock, ExecutionPayloadV3, GetPayloadV4Response } from "../../src/types/engine.js";
 import { parseJwtSecret, readJwtSecretFile } from "../../src/adapters/engine/jwt.js";
 import { engineOptions } from "../../src/adapters/engine/options.js";
 import { startEmbeddedEl, type EmbeddedEl } from "../../src/adapters/executionClient/embedded.js";
@@ -43,14 +43,14 @@ async function start(dataDir?: string): Promise<EmbeddedEl> {
   return node;
 }
 
-async function head(client: HttpEngineClient): Promise<BlockSummary> {
+async function head(client: HttpEngineClient): Promise<ElBlock> {
   const block = await client.getBlockByNumber("latest");
   if (block === null) throw new Error("no latest block");
   return block;
 }
 
 /** fcU with attributes on top of `parent`, then getPayload: what the leader's Builder does. */
-async function build(client: HttpEngineClient, parent: BlockSummary): Promise<BuiltBlock> {
+async function build(client: HttpEngineClient, parent: ElBlock): Promise<BuiltBlock> {
   const parentBeaconBlockRoot = hex32();
   const timestamp = BigInt(Math.max(Number(parent.timestamp) + 1, Math.floor(Date.now() / 1000)));
   const fcu = await client.forkchoiceUpdatedV3(

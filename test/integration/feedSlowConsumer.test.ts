@@ -6,7 +6,8 @@
  */
 import test from 'ava';
 import WebSocket from 'ws';
-import { FeedClient, FeedCloseCode, type FeedClientBlock, type FeedClientProblem } from '../../src/adapters/feed/index.js';
+import { FeedClient, FeedCloseCode, type FeedClientProblem } from '../../src/adapters/feed/index.js';
+import { type ReceivedBlock } from '../../src/types/block.js';
 import { decode } from '../../src/runtime/codec.js';
 import { waitFor } from '../helpers/batonProcess.js';
 import { blockHash, rawClient, startFeed } from '../helpers/feed.js';
@@ -74,7 +75,7 @@ test('a paused reader is closed with 4008, live or replaying; a FeedClient resum
 
   // FeedClient: pauses mid-replay, is dropped, resumes; blocks keep coming while it reconnects and replays ~512 KB frames.
   const client = new FeedClient({ url, cursor: 0n, minBackoffMs: 20, maxBackoffMs: 200 });
-  const got: FeedClientBlock[] = [];
+  const got: ReceivedBlock[] = [];
   const disconnects: { code: number; reason: string; cursor: bigint }[] = [];
   const problems: FeedClientProblem[] = [];
   client.on('block', (b) => got.push(b));

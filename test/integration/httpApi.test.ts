@@ -1,16 +1,8 @@
 import test from "ava";
 import { pino } from "pino";
 import { Counter, Registry } from "prom-client";
-import {
-  createApiServer,
-  createHealthServer,
-  HttpErrorCode,
-  readJsonBody,
-  type BlockSource,
-  type HealthReport,
-  type HttpServer,
-} from "../../src/adapters/http/index.js";
-import type { BlockSummary, StoredBlock } from "../../src/adapters/postgres/interface.js";
+import { createApiServer, createHealthServer, HttpErrorCode, readJsonBody, type BlockSource, type HealthReport, type HttpServer } from "../../src/adapters/http/index.js";
+import type { CommittedBlock, StoredBlock } from "../../src/types/block.js";
 
 const logger = pino({ level: "silent" });
 
@@ -56,7 +48,7 @@ class FakeBlockStore implements BlockSource {
     return fn();
   }
 
-  head(): Promise<BlockSummary | null> {
+  head(): Promise<CommittedBlock | null> {
     return this.call(() => {
       const numbers = [...this.blocks.keys()].sort((a, b) => (a < b ? -1 : 1));
       const top = numbers.at(-1);

@@ -5,10 +5,12 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { DEV_CHAIN_ID } from '../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
-import { createMempool, type MempoolOptions, type MempoolTx, RedisMempool, WatcherLock } from '../../src/adapters/mempool/index.js';
+import { RedisLease } from '../../src/adapters/lease/redis.js';
+import { createMempool, type MempoolOptions, type MempoolTx, RedisMempool, watcherLeaseKeys, watcherLockToken } from '../../src/adapters/mempool/index.js';
 import { JsonRpcError } from '../../src/adapters/http/jsonRpc.js';
 import { createRuntimeModules } from '../../src/runtime/index.js';
 import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { poolTasks } from '../../src/tasks/index.js';
 
 const logger = pino({ level: 'silent' });
 const CHAIN = BigInt(DEV_CHAIN_ID);
@@ -27,10 +29,10 @@ async function setup(opts: Omit<MempoolOptions, 'prefix'> = {}) {
   const prefix = uniqueRedisPrefix();
   prefixes.push(prefix);
   const mempool = new RedisMempool({ prefix, ...opts }, { redis });
-  const lock = new WatcherLock({ prefix }, { redis, logger });
+  const lock = new RedisLease({ keys: watcherLeaseKeys(prefix) }, { redis, logger });
   const grant = await lock.tryAcquire('watcher', 60_000, AbortSignal.timeout(10_000));
   if (!grant) throw new Error('the fresh watcher lock was taken');
-  return { prefix, mempool, lock, token: WatcherLock.token('watcher', grant) };
+  return { prefix, mempool, lock, token: watcherLockToken('watcher', grant.epoch) };
 }
 
 /** Synthetic transactions: the mempool stores what the pool task validated and never re-parses it. */
@@ -216,7 +218,7 @@ test('eth_sendRawTransaction and baton_txStatus: hashes, JSON-RPC errors, metric
   const prefix = uniqueRedisPrefix();
   prefixes.push(prefix);
   const registry = new Registry();
-  const { pool } = createRuntimeModules({ logger, pool: { inline: true } });
+  const { pool } = createRuntimeModules({ logger, pool: { tasks: poolTasks, inline: true } });
   const { rpc: methods, mempool } = createMempool({ prefix, maxPending: 2 }, { redis, logger, registry, pool, chainId: CHAIN });
   // Each call as the JSON-RPC response member it becomes: `{result}`, or `{error}` from a thrown JsonRpcError.
   const outcome = async (p: Promise<unknown>) => {

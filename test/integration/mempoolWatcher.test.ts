@@ -5,11 +5,15 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { type CommittedBlockTxs, mempoolWatcherActor, type MempoolWatcherMsg } from '../../src/actors/mempoolWatcher.js';
-import { createMempoolMetrics, type ConfirmResult, type MempoolTx, RedisMempool, type TxCheck, WatcherLock } from '../../src/adapters/mempool/index.js';
+import { type CommittedBlockTxs, mempoolWatcherActor } from '../../src/actors/mempoolWatcher.js';
+import type { MempoolWatcherMsg } from '../../src/actors/messages.js';
+import { RedisLease } from '../../src/adapters/lease/redis.js';
+import { actorRef } from '../../src/runtime/actor.js';
+import { createMempoolMetrics, type ConfirmResult, type MempoolTx, RedisMempool, type TxCheck, watcherLeaseKeys } from '../../src/adapters/mempool/index.js';
 import { createRuntimeModules } from '../../src/runtime/index.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
 import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { poolTasks } from '../../src/tasks/index.js';
 
 const [REDIS_HOST, REDIS_PORT] = REDIS_ADDR.split(':') as [string, string];
 /** Short enough to keep the tests quick, long enough that a loaded CI machine renews in time. */
@@ -90,7 +94,7 @@ class Chain {
     const block = { number, hash: sha(`block ${number}`), txHashes: [sha(`foreign ${number}`), ...txs.map((t) => t.hash)] };
     this.blocks.push(block);
     for (const t of txs) this.includedIn.set(t.hash, number);
-    for (const node of nodes) node.send({ type: 'blockCommitted', ...block });
+    for (const node of nodes) node.send({ type: 'blockCommitted', number });
     return block;
   }
 }
@@ -113,7 +117,7 @@ async function startNode(t: ExecutionContext, name: string, redisUrl: string, pr
   redis.on('error', () => {});
   const logs: LogLine[] = [];
   const logger = pino({ level: 'debug' }, new Writable({ write: (line, _enc, done) => (logs.push(JSON.parse(String(line))), done()) }));
-  const runtime = createRuntimeModules({ logger, pool: { inline: true } });
+  const runtime = createRuntimeModules({ logger, pool: { tasks: poolTasks, inline: true } });
   const real = new RedisMempool({ prefix, maxNonConfirmations }, { redis });
   const confirmations: Node['confirmations'] = [];
   // The real mempool, recording what each confirmation came to on this node.
@@ -124,7 +128,7 @@ async function startNode(t: ExecutionContext, name: string, redisUrl: string, pr
       return result;
     },
   });
-  const lock = new WatcherLock({ prefix }, { redis, logger });
+  const lock = new RedisLease({ keys: watcherLeaseKeys(prefix) }, { redis, logger });
   const metrics = createMempoolMetrics(new Registry(), real);
   const supervisor = new Supervisor(
     {
@@ -151,7 +155,7 @@ async function startNode(t: ExecutionContext, name: string, redisUrl: string, pr
     logs,
     confirmations,
     supervisor,
-    send: (msg) => supervisor.send(ACTOR, msg),
+    send: (msg) => supervisor.send(actorRef<MempoolWatcherMsg>(ACTOR), msg),
     logged: (msg) => logs.filter((l) => l.msg === msg),
   };
 }

@@ -6,15 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { pino } from "pino";
-import {
-  BlockStore,
-  StoreError,
-  StoreErrorCode,
-  openBlockStore,
-  startEmbeddedPostgres,
-  type BlockToCommit,
-  type EmbeddedPostgres,
-} from "../../src/adapters/postgres/index.js";
+import { BlockStore, StoreError, StoreErrorCode, openBlockStore, startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/adapters/postgres/index.js";
+import { type BlockToCommit } from "../../src/types/block.js";
 import { databaseUrl, POSTGRES_ADMIN_URL } from "../helpers/services.js";
 
 const logger = pino({ level: "silent" });

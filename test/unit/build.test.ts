@@ -41,7 +41,8 @@ test("the run-time assets are copied next to the modules that load them; the sou
 
 test("the built pool runs a task on its built worker", async (t) => {
   const runtime = (await import(pathToFileURL(join(OUT, "runtime", "index.js")).href)) as typeof import("../../src/runtime/index.js");
-  const modules = runtime.createRuntimeModules({ logger: pino({ level: "silent" }), pool: { threads: 1 } });
+  const built = (await import(pathToFileURL(join(OUT, "tasks", "index.js")).href)) as typeof import("../../src/tasks/index.js");
+  const modules = runtime.createRuntimeModules({ logger: pino({ level: "silent" }), pool: { tasks: built.poolTasks, threads: 1 } });
   try {
     const hash = await modules.pool.run("keccak256", new Uint8Array([1, 2, 3]));
     t.is(Buffer.from(hash).toString("hex"), "f1885eda54b7a053318cd41e2093220dab15d65381b1157a3633a83bfd5c9239");

@@ -1,20 +1,6 @@
 import { EngineError, EngineErrorCode } from "./errors.js";
-import {
-  PAYLOAD_STATUSES,
-  type BlockSummary,
-  type BlockTag,
-  type CallOptions,
-  type Data,
-  type EngineApi,
-  type ExecutionPayloadV3,
-  type ForkchoiceStateV1,
-  type ForkchoiceUpdatedResponse,
-  type GetPayloadV4Response,
-  type PayloadAttributesV3,
-  type PayloadStatus,
-  type PayloadStatusV1,
-  type TransactionReceipt,
-} from "./interface.js";
+import { type BlockTag, type CallOptions, type EngineApi } from "./interface.js";
+import { PAYLOAD_STATUSES, type ElBlock, type Data, type ExecutionPayloadV3, type ForkchoiceStateV1, type ForkchoiceUpdatedResponse, type GetPayloadV4Response, type PayloadAttributesV3, type PayloadStatus, type PayloadStatusV1, type TransactionReceipt } from "../../types/engine.js";
 import { JsonRpcHttp } from "./jsonRpc.js";
 import { JwtSigner } from "./jwt.js";
 import type { EngineOptions } from "./options.js";
@@ -106,7 +92,7 @@ export class HttpEngineClient implements EngineApi {
     );
   }
 
-  async getBlockByNumber(block: BlockTag | bigint | number, opts?: CallOptions): Promise<BlockSummary | null> {
+  async getBlockByNumber(block: BlockTag | bigint | number, opts?: CallOptions): Promise<ElBlock | null> {
     const method = "eth_getBlockByNumber";
     const tag = typeof block === "string" ? block : `0x${block.toString(16)}`;
     const raw = await this.eth(method, [tag, false], opts);

@@ -3,9 +3,6 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HttpEngineClient } from "../engine/http.js";
-import { parseJwtSecret } from "../engine/jwt.js";
-import { engineOptions } from "../engine/options.js";
 import { ExecutionClientError, ExecutionClientErrorCode } from "./errors.js";
 import { freePorts } from "./freePort.js";
 import { devGenesis, readGenesisFile, type GethGenesis } from "./genesis.js";
@@ -44,9 +41,9 @@ const POLL_INTERVAL_MS = 200;
 const CLI_PATH = fileURLToPath(import.meta.resolve("@ethereumjs/client"));
 
 /**
- * Starts @ethereumjs/client as a child process on `dataDir` and resolves once its Engine API
- * answers an authenticated `engine_exchangeCapabilities`. Rejects with the log tail if the child
- * exits or reports a fatal error first, or with `EL_START_TIMEOUT`.
+ * Starts @ethereumjs/client as a child process on `dataDir` and resolves once it serves JSON-RPC
+ * (its Engine API comes up with it; the engine adapter checks that with the JWT secret). Rejects
+ * with the log tail if the child exits or reports a fatal error first, or with `EL_START_TIMEOUT`.
  */
 export async function startEmbeddedEl(
   options: Partial<EmbeddedElOptions> & { dataDir: string },
@@ -75,7 +72,6 @@ export async function startEmbeddedEl(
   void child.exited.then(() => rm(join(dataDir, FILES.pid), { force: true }));
   const engineUrl = `http://${opts.host}:${ports.engine}`;
   const rpcUrl = `http://${opts.host}:${ports.rpc}`;
-  const client = new HttpEngineClient(engineOptions({ url: engineUrl, jwtSecret }));
   const startedAt = Date.now();
   for (;;) {
     const failure = child.failure();
@@ -88,12 +84,8 @@ export async function startEmbeddedEl(
       const said = line ? `it said: ${JSON.stringify(line.slice(0, 300))}` : "it printed nothing";
       throw new ExecutionClientError(code, `embedded EL ${why}; ${said}; full log in ${logPath}`, { logPath, logTail });
     }
-    try {
-      await client.exchangeCapabilities();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
-    }
+    if (await answers(rpcUrl)) break;
+    await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
 
   const chainId = BigInt(genesis.config.chainId);
@@ -191,10 +183,30 @@ async function storeGenesis(dataDir: string, genesisPath: string | undefined): P
   return genesis;
 }
 
+/** Whether the client serves JSON-RPC yet (`eth_chainId` on its plain RPC port, no auth needed). */
+async function answers(rpcUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(POLL_INTERVAL_MS * 5),
+    });
+    return res.ok && typeof ((await res.json()) as { result?: unknown }).result === "string";
+  } catch {
+    return false;
+  }
+}
+
+/** 32 bytes of hex, as Geth's `--authrpc.jwtsecret` file and ours hold it. */
+const JWT_SECRET_HEX = /^(?:0x)?([0-9a-f]{64})$/i;
+
 /** Reuses the secret of a previous start so clients configured with it keep working. */
 async function loadOrCreateJwtSecret(path: string): Promise<Uint8Array> {
   try {
-    return parseJwtSecret(await readFile(path, "utf8"), "--jwt-secret-file", path);
+    const hex = JWT_SECRET_HEX.exec((await readFile(path, "utf8")).trim())?.[1];
+    if (hex === undefined) throw new ExecutionClientError(ExecutionClientErrorCode.START_FAILED, `${path} does not hold a 32-byte hex JWT secret; remove it to get a new one`, { path });
+    return Uint8Array.from(Buffer.from(hex, "hex"));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { decode } from '../../runtime/codec.js';
-import type { BlockSummary } from '../postgres/interface.js';
+import type { CommittedBlock } from '../../types/block.js';
+import type { ReceivedBlock } from '../../types/block.js';
 
 export interface FeedClientOptions {
   /** `ws://host:port/feed` of a node's API server. */
@@ -13,12 +14,6 @@ export interface FeedClientOptions {
   maxBackoffMs?: number;
 }
 
-/** A block as received: the header fields plus the stored msgpack bytes, ready for the Executor. */
-export interface FeedClientBlock extends Omit<BlockSummary, 'leader'> {
-  payloadData: Uint8Array;
-  requestsData: Uint8Array;
-}
-
 /** Something the consumer should know about; the client has already recovered (or keeps trying). */
 export interface FeedClientProblem {
   /** GAP: a block beyond cursor + 1 arrived (the client reconnects to fill it). SERVER_ERROR: an error frame. DECODE: an unreadable frame. CONNECT: a failed connection. */
@@ -27,7 +22,7 @@ export interface FeedClientProblem {
 }
 
 export interface FeedClientEvents {
-  block: [FeedClientBlock];
+  block: [ReceivedBlock];
   problem: [FeedClientProblem];
   /** The connection closed (code 4008 = we were too slow); a reconnect follows unless stopped. */
   disconnect: [code: number, reason: string];

@@ -2,7 +2,7 @@
  * The WebSocket block feed (DESIGN §6): the server side (`attachFeed` on the API server's app,
  * fed by the Publisher through `feedSink`) and the client members use to follow it.
  */
-export { FeedClient, type FeedClientBlock, type FeedClientEvents, type FeedClientOptions, type FeedClientProblem } from './client.js';
+export { FeedClient, type FeedClientEvents, type FeedClientOptions, type FeedClientProblem } from './client.js';
 export { defaultFeedOptions, type FeedOptions } from './options.js';
-export { FeedCloseCode, FeedErrorCode, type FeedBlock, type FeedEncoding, type SubscribeRequest } from './protocol.js';
+export { FeedCloseCode, FeedErrorCode, type FeedEncoding, type SubscribeRequest } from './protocol.js';
 export { FeedServer, attachFeed, feedSink, type FeedModules } from './server.js';

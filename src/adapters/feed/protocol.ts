@@ -16,17 +16,10 @@
  *     (`payloadData`/`requestsData`) unchanged; integers are msgpack ints (int64 for bigints).
  *   Errors are always JSON text: `{"type":"error","code","message"}`; the connection stays open.
  */
-import type { BlockHeaderSummary } from '../../tasks/encodeBlock.js';
+import type { BlockHeader } from '../../types/block.js';
 import { decode, encode } from '../../runtime/codec.js';
 import { stringifyJson } from '../http/reply.js';
-
-/** A committed block as the feed sends it: what the Publisher hands its sinks, plus the committing epoch. */
-export interface FeedBlock {
-  summary: BlockHeaderSummary;
-  epoch: bigint;
-  payloadData: Uint8Array;
-  requestsData: Uint8Array;
-}
+import type { FeedBlock } from '../../types/block.js';
 
 export type FeedEncoding = 'json' | 'msgpack';
 

@@ -1,20 +1,12 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
-import type { BlockSink } from '../../actors/publisher.js';
-import type { IBlockStore, StoredBlock } from '../postgres/interface.js';
+import type { BlockSink } from '../../types/sink.js';
+import type { IBlockStore } from '../postgres/interface.js';
+import type { StoredBlock } from '../../types/block.js';
 import { HARD_MESSAGE_LIMIT_FACTOR, defaultFeedOptions, type FeedOptions } from './options.js';
-import {
-  FeedCloseCode,
-  FeedErrorCode,
-  encodeBlockFrame,
-  encodeErrorFrame,
-  parseSubscribe,
-  topicOf,
-  type FeedBlock,
-  type FeedEncoding,
-  type SubscribeRequest,
-} from './protocol.js';
+import { FeedCloseCode, FeedErrorCode, encodeBlockFrame, encodeErrorFrame, parseSubscribe, topicOf, type FeedEncoding, type SubscribeRequest } from './protocol.js';
+import { type FeedBlock } from '../../types/block.js';
 
 export interface FeedModules {
   /** Replay source: committed blocks only (DESIGN §4), read page by page. */

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import type { IBlockStore, StoredBlock } from "../postgres/interface.js";
+import type { IBlockStore } from "../postgres/interface.js";
+import type { StoredBlock } from "../../types/block.js";
 import { toBlockJson } from "./blockJson.js";
 import { HttpError, HttpErrorCode } from "./errors.js";
 import type { BlocksApiOptions } from "./options.js";

@@ -9,7 +9,7 @@ import { defaultBlocksApiOptions, type BlocksApiOptions, type ListenAddress } fr
 import { HttpServer, type HttpServerModules } from "./server.js";
 
 export { readJsonBody } from "./body.js";
-export { toBlockJson, type BlockJson } from "./blockJson.js";
+export { toBlockJson } from "./blockJson.js";
 export type { BlockSource, BlocksApiModules } from "./blocksApi.js";
 export { HttpError, HttpErrorCode } from "./errors.js";
 export type { HealthReport, HealthRoutesModules } from "./health.js";

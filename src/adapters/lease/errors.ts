@@ -5,6 +5,8 @@ export const LeaseErrorCode = {
   LEASE_ABORTED: "LEASE_ABORTED",
   /** The lease state is unreadable (e.g. a hand-edited lease file). Never overwritten: it holds the epoch. */
   LEASE_CORRUPT: "LEASE_CORRUPT",
+  /** The backend did not say who leads when asked at start: unreachable, refused, or misconfigured. */
+  LEASE_UNAVAILABLE: "LEASE_UNAVAILABLE",
 } as const;
 export type LeaseErrorCode = (typeof LeaseErrorCode)[keyof typeof LeaseErrorCode];
 

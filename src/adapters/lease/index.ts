@@ -1,14 +1,15 @@
 import type { Redis } from "ioredis";
-import type { Sql } from "postgres";
+import postgres, { type Sql } from "postgres";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { LeaseError, LeaseErrorCode } from "./errors.js";
 import type { LeaseBackend } from "./interface.js";
 import { RedisLease } from "./redis.js";
 import { FileLease } from "./file.js";
 import { PostgresLease } from "./postgres.js";
 import { EtcdLease } from "./etcd.js";
 import { KubernetesLease, type KubernetesLeaseModules } from "./kubernetes.js";
-import type { EtcdLeaseOptions, FileLeaseOptions, KubernetesLeaseOptions, PostgresLeaseOptions, RedisLeaseOptions } from "./options.js";
+import type { EtcdLeaseOptions, FileLeaseOptions, KubernetesLeaseOptions, LeaseBackendName, PostgresLeaseOptions, RedisLeaseOptions } from "./options.js";
 
 export * from "./interface.js";
 export * from "./errors.js";
@@ -57,5 +58,70 @@ export function createLeaseBackend(opts: LeaseOptions, modules: LeaseModules): L
     }
     case "file":
       return new FileLease(opts, modules);
+  }
+}
+
+/** What a node configures its lease with; each backend reads its own fields. */
+export interface NodeLeaseOptions {
+  backend: LeaseBackendName;
+  /** redis: the key prefix (`--redis-prefix`). */
+  redisPrefix: string;
+  /** postgres: the server (`--postgres-url`); the lease opens a small pool of its own on it. */
+  postgresUrl?: string;
+  /** etcd: the cluster's endpoints. */
+  etcdEndpoints: string[];
+  /** file: the lease file. */
+  filePath: string;
+}
+
+export interface OpenedLease {
+  backend: LeaseBackend;
+  /** The lease backend's own cluster and each member's health, where it has one (etcd). */
+  clusterMembers?: (signal: AbortSignal) => Promise<object[]>;
+  /** Closes the connections the lease opened for itself (not a Redis connection it was given). */
+  close(): Promise<void>;
+}
+
+/** A backend that cannot say who leads within this long at start is a misconfiguration, not a slow start. */
+const FIRST_ANSWER_MS = 5_000;
+
+/**
+ * Opens the configured backend on connections of its own (so renewals never queue behind block
+ * traffic) and checks it once by asking who leads: an unreachable etcd, a PostgreSQL that refuses
+ * the lease's connection or a Kubernetes API without the Lease permissions fails here within
+ * `FIRST_ANSWER_MS` (`LEASE_UNAVAILABLE`), instead of leaving a node that can never lead.
+ */
+export async function openLeaseBackend(opts: NodeLeaseOptions, modules: { logger: Logger; redis?: Redis }): Promise<OpenedLease> {
+  const opened = openBackend(opts, modules);
+  try {
+    await opened.backend.current(AbortSignal.timeout(FIRST_ANSWER_MS));
+  } catch (err) {
+    await opened.close();
+    const why = (err as Error).name === "TimeoutError" ? `no answer within ${FIRST_ANSWER_MS} ms` : (err as Error).message.trim();
+    throw new LeaseError(LeaseErrorCode.LEASE_UNAVAILABLE, `the ${opts.backend} lease backend does not answer: ${why}`, { backend: opts.backend });
+  }
+  return opened;
+}
+
+function openBackend(opts: NodeLeaseOptions, modules: { logger: Logger; redis?: Redis }): OpenedLease {
+  const { logger } = modules;
+  const none = async () => {};
+  switch (opts.backend) {
+    case "postgres": {
+      if (!opts.postgresUrl) throw new Error("the postgres lease backend needs a PostgreSQL server URL");
+      // fetch_types off, as in the block store: a connection dropped while fetching types would crash the node.
+      const sql = postgres(opts.postgresUrl, { max: 2, fetch_types: false, connect_timeout: FIRST_ANSWER_MS / 1000, onnotice: () => {} });
+      return { backend: createLeaseBackend({ backend: "postgres" }, { logger, postgres: sql }), close: () => sql.end({ timeout: 2 }) };
+    }
+    case "etcd": {
+      const lease = new EtcdLease({ endpoints: opts.etcdEndpoints }, { logger });
+      return { backend: lease, clusterMembers: (signal) => lease.clusterMembers(signal), close: () => lease.close() };
+    }
+    case "redis":
+      return { backend: createLeaseBackend({ backend: "redis", prefix: opts.redisPrefix }, modules), close: none };
+    case "kubernetes":
+      return { backend: createLeaseBackend({ backend: "kubernetes" }, { logger }), close: none };
+    case "file":
+      return { backend: createLeaseBackend({ backend: "file", path: opts.filePath }, { logger }), close: none };
   }
 }

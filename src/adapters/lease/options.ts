@@ -1,13 +1,29 @@
+/** The lease backends (`--lease-backend`), behind one `LeaseBackend` interface. */
+export const LEASE_BACKENDS = ["redis", "postgres", "etcd", "kubernetes", "file"] as const;
+export type LeaseBackendName = (typeof LEASE_BACKENDS)[number];
+
 /** Redis lease (DESIGN §3, keys of §5). */
 export interface RedisLeaseOptions {
   /** Key prefix (`--redis-prefix`); the lease uses `<prefix>:leader`, `<prefix>:epoch`, `<prefix>:leader:meta`. */
   prefix?: string;
+  /**
+   * Other key names, for a lock that is not the leader lease (the mempool watcher's): the lease
+   * key holds the holder's id with the TTL, `epoch` counts acquisitions and never expires, `meta`
+   * holds the holder's advertised fields. Overrides `prefix`.
+   */
+  keys?: RedisLeaseKeys;
+}
+
+export interface RedisLeaseKeys {
+  lease: string;
+  epoch: string;
+  meta: string;
 }
 
 export const defaultRedisLeaseOptions = {
   /** The seed's prefix, so existing tooling that reads `consensus:leader` keeps working. */
   prefix: "consensus",
-} satisfies Required<RedisLeaseOptions>;
+} satisfies Required<Omit<RedisLeaseOptions, "keys">>;
 
 /** File lease, for local development only: one machine, judged by its wall clock. */
 export interface FileLeaseOptions {

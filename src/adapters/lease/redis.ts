@@ -66,7 +66,8 @@ export class RedisLease implements LeaseBackend {
 
   constructor(opts: RedisLeaseOptions, modules: RedisLeaseModules) {
     const prefix = opts.prefix ?? defaultRedisLeaseOptions.prefix;
-    this.keys = [`${prefix}:leader`, `${prefix}:epoch`, `${prefix}:leader:meta`];
+    const keys = opts.keys ?? { lease: `${prefix}:leader`, epoch: `${prefix}:epoch`, meta: `${prefix}:leader:meta` };
+    this.keys = [keys.lease, keys.epoch, keys.meta];
     this.logger = modules.logger;
     const redis = modules.redis;
     redis.defineCommand("batonLeaseAcquire", { numberOfKeys: 3, lua: ACQUIRE });

@@ -7,10 +7,11 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Pool } from '../../runtime/pool.js';
 import { createMempoolMetrics } from './metrics.js';
-import type { MempoolOptions } from './options.js';
 import { RedisMempool } from './redis.js';
 import { mempoolRpcMethods } from './rpc.js';
-import { WatcherLock } from './watcherLock.js';
+import { RedisLease } from '../lease/redis.js';
+import { defaultMempoolOptions, type MempoolOptions } from './options.js';
+import { watcherLeaseKeys } from './scripts.js';
 
 export * from './interface.js';
 export * from './errors.js';
@@ -19,7 +20,8 @@ export { engineTxCheck, permanentRejection, type TxCheck } from './elCheck.js';
 export { createMempoolMetrics, type MempoolMetrics, type SubmissionResult } from './metrics.js';
 export { RedisMempool } from './redis.js';
 export { baton_txStatus, eth_sendRawTransaction, mempoolRpcMethods, txStatusJson, type MempoolRpcMethods, type MempoolRpcModules, type TxStatusJson } from './rpc.js';
-export { WatcherLock } from './watcherLock.js';
+export { watcherLeaseKeys, watcherLockToken } from './scripts.js';
+export { mempoolOffRpcMethods, registerTxRoutes } from './http.js';
 
 export interface MempoolModules {
   /** Shared with the Stream is fine: every operation is one short script. */
@@ -34,11 +36,11 @@ export interface MempoolModules {
 
 /**
  * Everything a node needs for the mempool: the store (for the Builder: `takeBatch`, `inflight`),
- * the watcher lock and metrics (for `mempoolWatcherActor`), and the JSON-RPC methods (for `POST /rpc`).
+ * the watcher lock (a Redis lease of its own) and metrics (for `mempoolWatcherActor`), and the JSON-RPC methods (for `POST /rpc`).
  */
 export function createMempool(opts: MempoolOptions, modules: MempoolModules) {
   const mempool = new RedisMempool(opts, modules);
-  const watcherLock = new WatcherLock(opts, modules);
+  const watcherLock = new RedisLease({ keys: watcherLeaseKeys(opts.prefix ?? defaultMempoolOptions.prefix) }, modules);
   const metrics = createMempoolMetrics(modules.registry, mempool);
   const rpc = mempoolRpcMethods({ pool: modules.pool, mempool, chainId: modules.chainId, metrics });
   return { mempool, watcherLock, metrics, rpc };

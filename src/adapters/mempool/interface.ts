@@ -4,6 +4,7 @@
  * script in the Redis implementation). Hashes and raw transactions are 0x-prefixed hex; the
  * implementation lower-cases hashes.
  */
+import type { MempoolSizes } from '../../types/mempool.js';
 
 /** Where a transaction is in its life: submission → pending → inflight → finalized, or dropped. */
 export type TxStatus =
@@ -36,7 +37,7 @@ export interface ConfirmBlock {
   blockNumber: bigint;
   /** Hashes of every transaction in the block; those the mempool does not hold are ignored. */
   txHashes: string[];
-  /** The watcher lock's token (`WatcherLock.token`): the script confirms only while it is the live one. */
+  /** The watcher lock's token (`watcherLockToken`): the script confirms only while it is the live one. */
   lockToken: string;
 }
 
@@ -52,12 +53,6 @@ export type ConfirmResult =
 
 export type DropResult = 'dropped' | 'notFound' | 'notWatcher';
 
-export interface MempoolSizes {
-  pending: number;
-  inflight: number;
-  finalized: number;
-  dropped: number;
-}
 
 export interface Mempool {
   /**

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { MempoolError, MempoolErrorCode } from './errors.js';
-import type { AddResult, ConfirmBlock, ConfirmResult, DropResult, InflightTx, Mempool, MempoolSizes, MempoolTx, TxStatus } from './interface.js';
+import type { AddResult, ConfirmBlock, ConfirmResult, DropResult, InflightTx, Mempool, MempoolTx, TxStatus } from './interface.js';
+import type { MempoolSizes } from '../../types/mempool.js';
 import { defaultMempoolOptions, type MempoolOptions } from './options.js';
 import { ADD, CONFIRM, DROP, INFLIGHT, mempoolKeys, STATUS, TAKE_BATCH } from './scripts.js';
 

@@ -7,7 +7,7 @@
  * Layout: `pending` ZSET hash → seq (FIFO); `inflight` HASH hash → "seq epoch missing";
  * `payloads` HASH hash → raw hex; `finalized` ZSET hash → block number; `dropped` ZSET
  * hash → drop order and `dropped:reasons` HASH hash → reason; `seq` the order counter;
- * `lastConfirmed` the last confirmed block number; `watcher:lock` the lock token; `<prefix>:epoch`
+ * `lastConfirmed` the last confirmed block number; `watcher:lock`/`watcher:epoch` the watcher lock; `<prefix>:epoch`
  * the leader fence. Nothing has a TTL: a transaction leaves only by being finalized, dropped or
  * trimmed from the bounded finalized/dropped history.
  *
@@ -31,12 +31,35 @@ export function mempoolKeys(prefix: string) {
     watcherLock: `${p}:watcher:lock`,
     /** The leader fence (the lease's epoch counter, raised by the Stream's fenced append). */
     leaderFence: `${prefix}:epoch`,
+    /** The watcher lock's acquisition counter: with `watcherLock`, what a lock token is checked against. */
+    watcherEpoch: `${p}:watcher:epoch`,
   };
 }
 
+/** The watcher lock as a Redis lease (`RedisLease` keys): the lock key is the seed's `<prefix>:mempool:watcher:lock`. */
+export function watcherLeaseKeys(prefix: string) {
+  const keys = mempoolKeys(prefix);
+  return { lease: keys.watcherLock, epoch: keys.watcherEpoch, meta: `${keys.watcherLock}:meta` };
+}
+
+/**
+ * What `confirmBlock` and `drop` take as `lockToken`: the holder's grant, checked by the scripts
+ * against the lock's holder and epoch atomically with their writes.
+ */
+export function watcherLockToken(holder: string, epoch: bigint): string {
+  return `${epoch}:${holder}`;
+}
+
 const PRELUDE = `
-local K_SEQ, K_PENDING, K_INFLIGHT, K_PAYLOADS, K_FINALIZED, K_DROPPED, K_REASONS, K_LAST, K_LOCK, K_FENCE =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_SEQ, K_PENDING, K_INFLIGHT, K_PAYLOADS, K_FINALIZED, K_DROPPED, K_REASONS, K_LAST, K_LOCK, K_FENCE, K_LOCK_EPOCH =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+
+-- The watcher lock is a Redis lease (holder in K_LOCK, acquisition count in K_LOCK_EPOCH): a token
+-- "<epoch>:<holder>" is live only while both still say so.
+local function isWatcher(token)
+  local holder = redis.call('GET', K_LOCK)
+  return holder and ((redis.call('GET', K_LOCK_EPOCH) or '') .. ':' .. holder) == token
+end
 
 -- {state, detail}: detail is the epoch, block number or reason.
 local function status(h)
@@ -132,7 +155,7 @@ return out`;
 export const CONFIRM =
   PRELUDE +
   `
-if redis.call('GET', K_LOCK) ~= ARGV[1] then return {'notWatcher', '', 0, {}} end
+if not isWatcher(ARGV[1]) then return {'notWatcher', '', 0, {}} end
 local n = tonumber(ARGV[2])
 local last = redis.call('GET', K_LAST)
 if last then
@@ -175,7 +198,7 @@ return {'confirmed', ARGV[2], finalized, requeued}`;
 export const DROP =
   PRELUDE +
   `
-if redis.call('GET', K_LOCK) ~= ARGV[1] then return 'notWatcher' end
+if not isWatcher(ARGV[1]) then return 'notWatcher' end
 local h = ARGV[2]
 if redis.call('HDEL', K_INFLIGHT, h) == 0 and redis.call('ZREM', K_PENDING, h) == 0 then return 'notFound' end
 redis.call('HDEL', K_PAYLOADS, h)

@@ -1,6 +1,7 @@
 import postgres, { type Sql } from "postgres";
 import type { Logger } from "pino";
-import type { BlockSummary, BlockToCommit, CommitResult, IBlockStore, StoredBlock } from "./interface.js";
+import type { CommitResult, IBlockStore } from "./interface.js";
+import type { CommittedBlock, BlockToCommit, StoredBlock } from "../../types/block.js";
 import { StoreError, StoreErrorCode, isConnectionError, unreachable } from "./errors.js";
 import { defaultBlockStoreOptions, type BlockStoreOptions } from "./options.js";
 import { runMigrations } from "./migrate.js";
@@ -26,7 +27,7 @@ interface Row {
 }
 type SummaryRow = Omit<Row, "payload_data" | "requests_data" | "created_at">;
 
-function toSummary(r: SummaryRow): BlockSummary {
+function toSummary(r: SummaryRow): CommittedBlock {
   return {
     number: r.block_number,
     hash: r.block_hash,
@@ -140,7 +141,7 @@ export class BlockStore implements IBlockStore {
   }
 
   /** The highest committed block, or null before the first commit. */
-  async head(): Promise<BlockSummary | null> {
+  async head(): Promise<CommittedBlock | null> {
     const rows = await this.run(
       () => this.sql<SummaryRow[]>`
         SELECT block_number, block_hash, parent_hash, timestamp, tx_count, epoch, leader

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { BlockSink } from '../../actors/publisher.js';
+import type { BlockSink } from '../../types/sink.js';
 import type { IBlockStore } from '../postgres/interface.js';
 import { BlockStream } from './blockStream.js';
 import { type BlockStreamOptions, defaultBlockStreamOptions } from './options.js';

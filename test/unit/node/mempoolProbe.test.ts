@@ -1,6 +1,6 @@
 import test from 'ava';
 import { pino } from 'pino';
-import type { MempoolSizes } from '../../../src/adapters/mempool/interface.js';
+import type { MempoolSizes } from '../../../src/types/mempool.js';
 import { healthReport } from '../../../src/node/health.js';
 import { startMempoolProbe } from '../../../src/node/mempoolProbe.js';
 import { StatusBoard } from '../../../src/node/status.js';

@@ -3,11 +3,12 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import pino from 'pino';
 import type { CodedError } from '../../../src/runtime/errors.js';
 import { createRuntimeModules } from '../../../src/runtime/index.js';
+import { poolTasks } from '../../../src/tasks/index.js';
 
 const silent = pino({ level: 'silent' });
 
 test('buffers passed for transfer are moved to the worker, not cloned', async (t) => {
-  const { pool } = createRuntimeModules({ logger: silent, pool: { threads: 1 } });
+  const { pool } = createRuntimeModules({ logger: silent, pool: { tasks: poolTasks, threads: 1 } });
   const bytes = new Uint8Array(160 * 1024).map((_, i) => i & 0xff);
   const expected = keccak_256(bytes);
   const digest = await pool.run('keccak256', bytes, [bytes.buffer]);
@@ -17,7 +18,7 @@ test('buffers passed for transfer are moved to the worker, not cloned', async (t
 });
 
 test('without transfer the caller keeps its buffer', async (t) => {
-  const { pool } = createRuntimeModules({ logger: silent, pool: { threads: 1 } });
+  const { pool } = createRuntimeModules({ logger: silent, pool: { tasks: poolTasks, threads: 1 } });
   const bytes = new Uint8Array(1024).fill(7);
   await pool.run('keccak256', bytes);
   t.is(bytes.byteLength, 1024);
@@ -25,7 +26,7 @@ test('without transfer the caller keeps its buffer', async (t) => {
 });
 
 test('a worker killed mid-task rejects that task with WORKER_DIED and the pool keeps serving', async (t) => {
-  const { pool, chaos } = createRuntimeModules({ chaos: true, logger: silent, pool: { threads: 2 } });
+  const { pool, chaos } = createRuntimeModules({ chaos: true, logger: silent, pool: { tasks: poolTasks, threads: 2 } });
   chaos.killWorker('keccak256');
   const err = await t.throwsAsync(pool.run('keccak256', new Uint8Array([1])));
   t.is((err as CodedError).code, 'WORKER_DIED');
@@ -36,7 +37,7 @@ test('a worker killed mid-task rejects that task with WORKER_DIED and the pool k
 });
 
 test('backpressure: the queue reports full and drained() resolves once there is room', async (t) => {
-  const { pool } = createRuntimeModules({ logger: silent, pool: { threads: 1 } });
+  const { pool } = createRuntimeModules({ logger: silent, pool: { tasks: poolTasks, threads: 1 } });
   const big = () => new Uint8Array(1024 * 1024);
   const inFlight: Promise<unknown>[] = [];
   let sawFull = false;
@@ -52,14 +53,14 @@ test('backpressure: the queue reports full and drained() resolves once there is 
 });
 
 test('inline mode runs the same task on the calling thread', async (t) => {
-  const { pool } = createRuntimeModules({ logger: silent, pool: { inline: true } });
+  const { pool } = createRuntimeModules({ logger: silent, pool: { tasks: poolTasks, inline: true } });
   const digest = await pool.run('keccak256', new Uint8Array([1, 2]));
   t.deepEqual([...digest], [...keccak_256(new Uint8Array([1, 2]))]);
   await pool.destroy();
 });
 
 test('a task’s coded error reaches the caller with its code and metadata, across the thread', async (t) => {
-  const { pool } = createRuntimeModules({ logger: silent, pool: { threads: 1 } });
+  const { pool } = createRuntimeModules({ logger: silent, pool: { tasks: poolTasks, threads: 1 } });
   const err = await t.throwsAsync(pool.run('verifyPayload', { payloadData: new Uint8Array([0xc1]), requestsData: new Uint8Array([0x90]) }));
   t.is((err as CodedError).code, 'PAYLOAD_MALFORMED', 'not TASK_FAILED: the code crossed the thread');
   t.truthy((err as CodedError).meta.field, 'the metadata crossed too');

@@ -7,6 +7,7 @@ import { DEV_CHAIN_ID } from '../../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../../src/adapters/executionClient/testAccounts.js';
 import { createRuntimeModules } from '../../../src/runtime/index.js';
 import { decodeTransaction, type DecodeTransactionResult, type DecodedTransaction } from '../../../src/tasks/decodeTransaction.js';
+import { poolTasks } from '../../../src/tasks/index.js';
 
 const CHAIN = BigInt(DEV_CHAIN_ID);
 const [alice, bob] = testAccounts();
@@ -89,7 +90,7 @@ test('a signature that recovers no sender is TX_INVALID_SIGNATURE; too little ga
 });
 
 test('on a real pool thread the input buffer is moved and a refusal keeps its code', async (t) => {
-  const { pool } = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { threads: 1 } });
+  const { pool } = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { tasks: poolTasks, threads: 1 } });
   t.teardown(() => pool.destroy());
   const signed = signTransfer({ from: alice!, to: bob!.address, valueWei: 1n, nonce: 0n, chainId: CHAIN });
   const raw = key(signed.raw);

@@ -14,12 +14,14 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import test from 'ava';
 import pino from 'pino';
-import type { ExecutionPayloadV3, GetPayloadV4Response, WithdrawalV1 } from '../../../src/adapters/engine/interface.js';
+import type { ExecutionPayloadV3, GetPayloadV4Response, WithdrawalV1 } from '../../../src/types/engine.js';
 import { devGenesis } from '../../../src/adapters/executionClient/genesis.js';
 import { encode } from '../../../src/runtime/codec.js';
 import { createRuntimeModules } from '../../../src/runtime/index.js';
-import { encodeBlock, type BlockEnvelope } from '../../../src/tasks/encodeBlock.js';
+import { encodeBlock } from '../../../src/tasks/encodeBlock.js';
+import { type BlockEnvelope } from '../../../src/types/block.js';
 import { verifyPayload, VerifyPayloadError, VerifyPayloadErrorCode, type VerifyPayloadInput } from '../../../src/tasks/verifyPayload.js';
+import { poolTasks } from '../../../src/tasks/index.js';
 
 /** @ethereumjs/tx wants a KZG backend for any blob transaction; one without blobs (as in payloads) never calls it. */
 const unusedKzg = new Proxy({} as KZG, {
@@ -371,7 +373,7 @@ test('a blob transaction that is not RLP makes the payload invalid, not a crash'
 });
 
 test('runs on the real pool: results cross the thread, bigints intact', async (t) => {
-  const { pool } = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { threads: 1 } });
+  const { pool } = createRuntimeModules({ logger: pino({ level: 'silent' }), pool: { tasks: poolTasks, threads: 1 } });
   try {
     for (const f of fixtures) {
       // Copies that own their buffers: msgpack output is a view into the codec's shared buffer.

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Grant, LeaseBackend } from '../../adapters/lease/interface.js';
+import type { Grant, LeaseBackend } from './interface.js';
 
 export interface ElectorOptions {
   /** This node's name in the lease; also what `current()` reports as the holder. */

@@ -1,0 +1,74 @@
+/**
+ * Every actor's messages, in one place: what each actor can be told, by whom, and why. Each
+ * union is discriminated on `type`; an actor's `handle` switches on it exhaustively. Actors
+ * reach each other through typed `ActorRef`s of these unions (built once in `node/tree.ts`), so
+ * a `ctx.send(modules.publisher, …)` leads here, and from here to `publisher.ts`.
+ */
+import type { ActorRef } from '../runtime/actor.js';
+import type { EncodedBlock, SyncBlock } from '../types/block.js';
+import type { LeaderInfo } from '../types/leader.js';
+
+/**
+ * From the Elector to whoever acts on leadership (the Builder, a standby's Syncer): sent on every
+ * change, and to a restarted listener that asks with `tellLeadership`.
+ */
+export type LeadershipMsg =
+  /** This node holds the lease for `epoch` until `validUntil` (`performance.now()`): build, carrying the epoch as the fencing token. */
+  | { type: 'leadershipAcquired'; epoch: bigint; validUntil: number }
+  /** Renewed: the same term, a later deadline. */
+  | { type: 'leaseExtended'; epoch: bigint; validUntil: number }
+  /** The term ended (released, lost, or its local deadline passed before a renewal). */
+  | { type: 'leadershipLost'; epoch: bigint; reason: string }
+  /** The answer to `tellLeadership` when this node does not lead. */
+  | { type: 'notLeading' };
+
+export type ElectorMsg =
+  /** The Builder saw a higher epoch in the fence: someone else leads; release and hold off. */
+  | { type: 'stepDown'; reason: string; holdOffMs?: number }
+  /** Operator pause/resume: a paused node neither campaigns nor builds. */
+  | { type: 'setPaused'; paused: boolean }
+  /** This node is the target of a leadership transfer: race for the lease the leader is releasing. */
+  | { type: 'campaignNow'; windowMs: number }
+  /** A listener (re)started and asks where leadership stands: answered with a `LeadershipMsg` to `to`. */
+  | { type: 'tellLeadership'; to: ActorRef<LeadershipMsg> }
+  /** From the HealthMonitor: whether this node's EL answers; a node whose EL does not answer does not campaign. */
+  | { type: 'elHealth'; problem: string | null };
+
+export type BuilderMsg =
+  | LeadershipMsg
+  /** The slot clock; carries the epoch so a tick scheduled in an earlier term is ignored. */
+  | { type: 'tick'; epoch: bigint };
+
+export type PublisherMsg =
+  /** Ask: validate, commit with the fence, then publish. Replies `{number}` or a coded error. */
+  | { type: 'commit'; block: EncodedBlock; epoch: bigint; validUntil: number; /** forkchoiceUpdated → encoded, for the block's log line. */ buildMs: number }
+  /** A new term: re-publish committed blocks a predecessor may have died before appending. */
+  | { type: 'repairStream'; epoch: bigint }
+  /**
+   * This node's term ended: what it failed to publish is now the next leader's to repair (its
+   * `repairStream`), so those failures stop making this node unhealthy.
+   */
+  | { type: 'termEnded'; epoch: bigint };
+
+export type ExecutorMsg =
+  /** Ask: the position to sync from (`lastSynced + 1`). */
+  | { type: 'position' }
+  /** Ask: verify, execute and store one block; replies with the new position or a coded error (see `ExecutorErrorCode`). */
+  | { type: 'execute'; block: SyncBlock };
+
+export type SyncerMsg =
+  | LeadershipMsg
+  /** Discover the leader, keep the source open, hand queued blocks to the Executor. */
+  | { type: 'tick' }
+  /** From the HealthMonitor: who holds the lease and where its API is, as the lease backend last said. */
+  | { type: 'leader'; leader: LeaderInfo | null };
+
+export type MempoolWatcherMsg =
+  /** A block was committed (by the Publisher on the leader) or executed (by a member's or standby's Executor): confirm up to it. */
+  | { type: 'blockCommitted'; number: bigint }
+  /** Confirm every committed block after the last confirmed one; sent to itself on gaining the lock, and by the fallback poll. */
+  | { type: 'catchUp' };
+
+export type HealthMonitorMsg =
+  /** The probe clock: ask the lease backend who leads and the EL where its head is. */
+  { type: 'probe' };

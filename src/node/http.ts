@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { ExecutionEngine } from '../adapters/engine/index.js';
+import { registerBlockRoutes } from '../adapters/http/blocksApi.js';
+import { defaultBlocksApiOptions, type HealthReport, type HttpServer } from '../adapters/http/index.js';
+import { registerJsonRpc } from '../adapters/http/jsonRpc.js';
+import type { LeaseBackend } from '../adapters/lease/interface.js';
+import { type MempoolService, mempoolOffRpcMethods, registerTxRoutes } from '../adapters/mempool/index.js';
+import type { IBlockStore } from '../adapters/postgres/interface.js';
+import type { Supervisor, SupervisorModules } from '../runtime/supervisor.js';
+import { adminMethods } from './admin.js';
+import { healthReport } from './health.js';
+import type { NodeOptions } from './options.js';
+import type { StatusBoard } from './status.js';
+import { actors, type TreeState } from './tree.js';
+
+/** `GET /` on the API address: one static page that polls `/status` and follows the live feed. */
+const STATUS_PAGE = readFileSync(new URL('./statusPage.html', import.meta.url), 'utf8');
+
+export interface ApiRouteModules {
+  logger: Logger;
+  store: IBlockStore;
+  report: StatusBoard;
+  mempool: MempoolService | null;
+  lease: LeaseBackend;
+  engine: ExecutionEngine;
+  runtime: SupervisorModules;
+  /** The supervisor, once it exists (requests may arrive before it does). */
+  supervisor: () => Supervisor | null;
+  treeState: TreeState;
+}
+
+/**
+ * The API address's routes besides the feed: the status page and `/status`, the block API,
+ * `/txs/{hash}`, and JSON-RPC on `POST /rpc` (the mempool's methods, and the admin methods behind
+ * `--admin-token`). Returns what `/health` reports, now that there is a node to report on.
+ */
+export function registerApiRoutes(api: HttpServer, o: NodeOptions, m: ApiRouteModules): () => HealthReport {
+  const { logger, report, runtime } = m;
+  const executionClient = () => {
+    const process = m.engine.process();
+    return { ...m.engine.endpoints, reachable: !report.current.problems.el, head: report.current.elHead, restarts: process?.restarts ?? 0, ...(process ? { process } : {}) };
+  };
+  const health = () => healthReport(report, m.supervisor()?.restartCounts() ?? {}, executionClient(), runtime.chaos.enabled ? runtime.chaos.injected() : null);
+  registerBlockRoutes(api, defaultBlocksApiOptions, { logger, store: m.store });
+  api.get('/', (reply) => reply.send(200, 'text/html; charset=utf-8', STATUS_PAGE));
+  api.get('/status', (reply) => reply.json(200, health().body));
+  registerTxRoutes(api, m.mempool?.mempool ?? null);
+  const supervisor = () => {
+    const s = m.supervisor();
+    if (!s) throw new Error('the node is still starting');
+    return s;
+  };
+  const admin = adminMethods(
+    { identity: o.instanceId, leaseTtlMs: o.lease.ttlMs, adminToken: o.adminToken ?? '' },
+    {
+      status: report,
+      backend: m.lease,
+      elector: o.role === 'leader' ? { ask: (msg, timeoutMs) => supervisor().ask(actors.elector, msg, timeoutMs) } : null,
+      onPaused: (paused) => {
+        m.treeState.paused = paused;
+      },
+      logger,
+      chaos: { injectFault: (actor, fault) => supervisor().injectFault(actor, fault), killWorker: (task) => runtime.chaos.killWorker(task) },
+    },
+  );
+  registerJsonRpc(api, { path: '/rpc', adminToken: o.adminToken }, { ...(m.mempool?.rpc ?? mempoolOffRpcMethods), ...admin }, (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'));
+  if (!o.adminToken) logger.info('Admin JSON-RPC methods are off (no --admin-token)');
+  return health;
+}

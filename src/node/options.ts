@@ -1,0 +1,81 @@
+/**
+ * What a node is started with (`cli` maps its flags to this), and every timing the node derives
+ * from it, each number with the reason it has that value.
+ */
+import type { ListenAddress } from '../adapters/http/options.js';
+import type { LeaseBackendName } from '../adapters/lease/options.js';
+import type { RedisConnectionOptions } from '../adapters/redis/connection.js';
+
+export interface NodeOptions {
+  role: 'leader' | 'member';
+  instanceId: string;
+  /** Held by this node alone: the embedded EL, PGlite and the file lease live here. */
+  dataDir: string;
+  healthAddr: ListenAddress;
+  apiAddr: ListenAddress;
+  /** Published with the lease; derived from `apiAddr` once it listens when unset. */
+  advertiseUrl?: string;
+  /** An external EL (its Engine API URL and JWT secret), or the embedded one when `url` is unset. */
+  executionClient: { url?: string; rpcUrl?: string; jwtSecret?: Uint8Array; genesisPath?: string };
+  /** A PostgreSQL server, or embedded PGlite in the data dir when unset. */
+  postgresUrl?: string;
+  /** Redis (the Stream, the shared mempool and its watcher), off when unset. */
+  redis?: RedisConnectionOptions & { prefix: string; stream: string; streamMaxLen: number };
+  lease: { backend: LeaseBackendName; ttlMs: number; etcdEndpoints: string[]; redisPrefix: string };
+  blockTimeMs: number;
+  feeRecipient: string;
+  mempool: { batchSize: number; maxPending: number; maxNonConfirmations: number; maxFinalized: number; watcherLockTtlMs: number };
+  feedMaxSubscribers: number;
+  /** Bearer token of the admin JSON-RPC methods; off when unset. */
+  adminToken?: string;
+  /** Members: follow this API instead of the lease holder's. */
+  leaderUrl?: string;
+  chaos: boolean;
+}
+
+/** The timings a node derives from its block time and lease TTL. */
+export interface NodeTimings {
+  /** forkchoiceUpdated → getPayload: the EL fills the payload meanwhile. */
+  buildWaitMs: number;
+  /** A build starts only with this much lease left: enough to build and commit before the lease can lapse. */
+  leaseGuardMs: number;
+  renewIntervalMs: number;
+  retryIntervalMs: number;
+  /** The HealthMonitor's probe period. */
+  probeIntervalMs: number;
+  /** The watcher's fallback poll for committed blocks it was not told of. */
+  watcherPollMs: number;
+}
+
+/** The HealthMonitor probes once a second: `/health` is at most a second stale, and the status page polls at that rate. */
+const PROBE_INTERVAL_MS = 1_000;
+/**
+ * The watcher is told of every block committed or executed on its node; the poll only catches what
+ * a lost notice or a block this node never saw left behind, so it can be slow.
+ */
+const WATCHER_FALLBACK_POLL_MS = 5_000;
+
+export function nodeTimings(opts: Pick<NodeOptions, 'blockTimeMs' | 'lease'>): NodeTimings {
+  const { blockTimeMs } = opts;
+  const ttl = opts.lease.ttlMs;
+  return {
+    // Half the slot, at most 500 ms: the embedded EL fills a block in well under that, and the rest
+    // of the slot is for the commit and publish.
+    buildWaitMs: Math.min(500, Math.floor(blockTimeMs / 2)),
+    // A third of the TTL (the renew period: a renewal is then due) or one block time, whichever is less.
+    leaseGuardMs: Math.min(Math.floor(ttl / 3), blockTimeMs),
+    // Three renewals per TTL: two may fail before the lease lapses.
+    renewIntervalMs: Math.floor(ttl / 3),
+    // A standby tries eight times per TTL (at least every 50 ms): a dead leader is replaced within
+    // about TTL + TTL/8, without hammering the backend.
+    retryIntervalMs: Math.max(50, Math.floor(ttl / 8)),
+    probeIntervalMs: PROBE_INTERVAL_MS,
+    watcherPollMs: WATCHER_FALLBACK_POLL_MS,
+  };
+}
+
+/** A URL for a listen address from this machine: its host when it names one, else loopback (an all-interfaces address is not reachable as such). */
+export function localUrl(addr: ListenAddress, port: number): string {
+  const host = addr.host === '' || addr.host === '0.0.0.0' || addr.host === '::' ? '127.0.0.1' : addr.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

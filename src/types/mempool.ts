@@ -1,0 +1,7 @@
+/** How many transactions the shared mempool holds in each state (what `/health` and the status page show). */
+export interface MempoolSizes {
+  pending: number;
+  inflight: number;
+  finalized: number;
+  dropped: number;
+}
