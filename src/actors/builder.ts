@@ -20,6 +20,13 @@ export interface BuilderOptions {
   leaseGuardMs: number;
   /** Transactions taken from the shared mempool per block (`--mempool-batch-size`). */
   mempoolBatchSize: number;
+  /**
+   * How long one handler may spend replaying committed blocks into the EL before it yields (and
+   * continues on the next tick): well inside the Builder's handler deadline.
+   */
+  replayBudgetMs: number;
+  /** How long the Publisher may take to commit and publish a block: its own handler deadline. */
+  commitTimeoutMs: number;
 }
 
 export interface BuilderModules {
@@ -58,10 +65,8 @@ interface BuilderState {
   firstOfTerm: boolean;
 }
 
-/** Blocks replayed into the EL per tick while resuming, so one handler stays well inside its deadline. */
+/** Committed blocks read from the store per replay step (the time budget usually ends a step first). */
 const REPLAY_BATCH = 32;
-/** Commit (newPayload on our EL + PostgreSQL + publish) may take this long before the Builder gives up on the ask. */
-const COMMIT_TIMEOUT_MS = 20_000;
 /** Retry delays after failures: 250 ms doubling to 5 s, so an EL or database outage is polled, not hammered. */
 const BACKOFF = { minMs: 250, maxMs: 5_000, jitter: false };
 const ZERO_HASH: Data = `0x${'00'.repeat(32)}`;
@@ -91,17 +96,20 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
     let agreed = elHead.number < target.number ? elHead.number : target.number;
     while (agreed > 0n && !(await sameBlockAt(agreed))) agreed--;
     if (agreed < target.number) {
+      const started = performance.now();
       const batch = await store.range(agreed, REPLAY_BATCH);
-      ctx.logger.info({ from: agreed + 1n, count: batch.length, committedHead: target.number }, 'Replaying committed blocks into the EL');
+      ctx.logger.info({ from: agreed + 1n, upTo: batch.at(-1)?.number, committedHead: target.number }, 'Replaying committed blocks into the EL');
+      let last: (typeof batch)[number] | undefined;
       for (const block of batch) {
+        if (last && performance.now() - started > opts.replayBudgetMs) break; // yield: the next tick goes on from here
         const envelope = decode<BlockEnvelope>(block.payloadData);
         const requests = decode<Data[]>(block.requestsData);
         const result = await engine.newPayloadV4(envelope.executionPayload, envelope.versionedHashes, envelope.parentBeaconBlockRoot, requests, { signal: ctx.signal });
         if (result.status !== 'VALID') {
           throw new CodedError('EL_REJECTED_COMMITTED', `the EL answered ${result.status} for committed block ${block.number}: ${result.validationError ?? ''}`, { number: block.number });
         }
+        last = block;
       }
-      const last = batch.at(-1);
       if (last && last.number < target.number) {
         await engine.forkchoiceUpdatedV3(forkchoice(last.hash), null, { signal: ctx.signal });
         return null; // more to replay on the next tick
@@ -156,7 +164,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
       throw new CodedError('EL_WRONG_PARENT', `the EL built ${summary.number} on ${summary.parentHash}, not on the committed head ${parent.number} ${parent.hash}`);
     }
     const buildMs = performance.now() - started;
-    await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisher, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs }, COMMIT_TIMEOUT_MS);
+    await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisher, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs }, opts.commitTimeoutMs);
     return { number: summary.number, hash: summary.hash, timestamp: summary.timestamp };
   }
 

@@ -29,7 +29,7 @@ import { registerApiRoutes } from './http.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
 import { localUrl, type NodeOptions, nodeTimings } from './options.js';
 import { StatusBoard } from './status.js';
-import { supervisionTree, type TreeState } from './tree.js';
+import { ROOT_SUPERVISION, supervisionTree, type TreeState } from './tree.js';
 
 export type { NodeOptions } from './options.js';
 
@@ -47,8 +47,6 @@ export interface NodeOverrides {
   pool?: Omit<PoolOptions, 'tasks'>;
 }
 
-/** The root supervisor's strategy: its children (subtrees and lone actors) depend on none of each other. */
-const ROOT = { strategy: 'one_for_one', intensity: { maxRestarts: 5, periodMs: 30_000 } } as const;
 
 /** What was opened so far, closed in reverse order on stop or on a failed start. */
 class Resources {
@@ -136,7 +134,7 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
     pool: runtime.pool,
     publisherMetrics: metrics.publisher,
   }, treeState);
-  supervisor = new Supervisor({ ...ROOT, children, onEscalate: () => logger.fatal('Supervisor escalated: leadership released, node stopping') }, runtime);
+  supervisor = new Supervisor({ ...ROOT_SUPERVISION, children, onEscalate: () => logger.fatal('Supervisor escalated: leadership released, node stopping') }, runtime);
   await supervisor.start();
   return running(o, logger, { supervisor, feed, servers: [api, healthServer], resources, lockDir: lock.dir, advertiseUrl });
 }

@@ -45,7 +45,17 @@ export interface NodeTimings {
   probeIntervalMs: number;
   /** The watcher's fallback poll for committed blocks it was not told of. */
   watcherPollMs: number;
+  /** Per actor: a handler running longer than this is hung, a crash its supervisor restarts (DESIGN §1). */
+  deadlines: Record<'healthMonitor' | 'elector' | 'publisher' | 'builder' | 'executor' | 'syncer' | 'mempoolWatcher', number>;
 }
+
+/**
+ * The Engine API spec's timeouts (execution-apis `src/engine`): an EL may take this long to
+ * execute a block (`engine_newPayload`) or apply a forkchoice. Only a follower waits that long;
+ * the leader's actors must find a hang sooner.
+ */
+const SPEC_NEW_PAYLOAD_MS = 8_000;
+const SPEC_FORKCHOICE_MS = 8_000;
 
 /** The HealthMonitor probes once a second: `/health` is at most a second stale, and the status page polls at that rate. */
 const PROBE_INTERVAL_MS = 1_000;
@@ -71,6 +81,24 @@ export function nodeTimings(opts: Pick<NodeOptions, 'blockTimeMs' | 'lease'>): N
     retryIntervalMs: Math.max(50, Math.floor(ttl / 8)),
     probeIntervalMs: PROBE_INTERVAL_MS,
     watcherPollMs: WATCHER_FALLBACK_POLL_MS,
+    deadlines: {
+      // A probe is bounded by its interval; twice that and a second more is a hung probe.
+      healthMonitor: 2 * PROBE_INTERVAL_MS + 1_000,
+      // Its handlers release or hand over the lease: one lease TTL, plus the lease backend's answer time.
+      elector: ttl + 3_000,
+      // One block a handler: the block time, plus 2 s for a healthy EL's answers (milliseconds
+      // each) and the commit; at the default 1 s block time, a hung Builder or Publisher is
+      // restarted within 3 s, though the spec allows an EL 8 s for a forkchoice.
+      publisher: blockTimeMs + 2_000,
+      builder: blockTimeMs + 2_000,
+      // A member executes what the leader built, as slowly as its EL needs: the spec's newPayload
+      // and forkchoice timeouts, plus the store.
+      executor: SPEC_NEW_PAYLOAD_MS + SPEC_FORKCHOICE_MS + 4_000,
+      // One tick drains up to 16 blocks through the Executor.
+      syncer: 60_000,
+      // A catch-up yields after 5 s of confirming; 30 s covers a slow Redis and the store reads.
+      mempoolWatcher: 30_000,
+    },
   };
 }
 

@@ -57,6 +57,9 @@ export interface TreeModules {
 
 /** The restart budget of every supervisor: five restarts in 30 s, then it gives up (the root: the node exits). */
 const INTENSITY = { maxRestarts: 5, periodMs: 30_000 };
+
+/** The root supervisor: its children (subtrees and lone actors) depend on none of each other. */
+export const ROOT_SUPERVISION = { strategy: 'one_for_one', intensity: INTENSITY } as const;
 /** How long a stopping actor may take to finish its message before it is abandoned. */
 const SHUTDOWN_MS = 5_000;
 
@@ -67,8 +70,8 @@ export interface TreeState {
   advertiseUrl: string;
 }
 
-function worker<M extends { type: string }>(ref: ActorRef<M>, start: ChildSpec<M>['start']): ChildSpec<M> {
-  return { id: ref.id, restart: 'permanent', shutdownMs: SHUTDOWN_MS, start };
+function worker<M extends { type: string }>(ref: ActorRef<M>, handlerTimeoutMs: number, start: ChildSpec<M>['start']): ChildSpec<M> {
+  return { id: ref.id, restart: 'permanent', shutdownMs: SHUTDOWN_MS, handlerTimeoutMs, start };
 }
 
 function supervisor(id: string, strategy: SupervisorSpec['strategy'], children: TreeSpec[]): SupervisorSpec {
@@ -81,13 +84,13 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
   const leaderCapable = o.role === 'leader';
   const watcher = mempool ? actors.mempoolWatcher : undefined;
 
-  const healthMonitor = worker(actors.healthMonitor, () =>
+  const healthMonitor = worker(actors.healthMonitor, timings.deadlines.healthMonitor, () =>
     healthMonitorActor(
       { intervalMs: timings.probeIntervalMs, clusterEveryProbes: 5 },
       { backend: modules.backend, engine, report, mempool: mempool?.mempool, leaseCluster: modules.leaseCluster, elector: leaderCapable ? actors.elector : undefined, syncer: actors.syncer },
     ),
   );
-  const elector = worker(actors.elector, () =>
+  const elector = worker(actors.elector, timings.deadlines.elector, () =>
     electorActor(
       {
         identity: o.instanceId,
@@ -100,21 +103,29 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
       { backend: modules.backend, report, listeners: [actors.builder, actors.syncer] },
     ),
   );
-  const publisher = worker(actors.publisher, () =>
+  const publisher = worker(actors.publisher, timings.deadlines.publisher, () =>
     publisherActor({ engine, store, report, sinks: modules.leaderSinks, identity: o.instanceId, metrics: modules.publisherMetrics, watcher }),
   );
-  const builder = worker(actors.builder, () =>
+  const builder = worker(actors.builder, timings.deadlines.builder, () =>
     builderActor(
-      { blockTimeMs: o.blockTimeMs, feeRecipient: o.feeRecipient, buildWaitMs: timings.buildWaitMs, leaseGuardMs: timings.leaseGuardMs, mempoolBatchSize: o.mempool.batchSize },
+      {
+        blockTimeMs: o.blockTimeMs,
+        feeRecipient: o.feeRecipient,
+        buildWaitMs: timings.buildWaitMs,
+        leaseGuardMs: timings.leaseGuardMs,
+        mempoolBatchSize: o.mempool.batchSize,
+        replayBudgetMs: timings.deadlines.builder / 2,
+        commitTimeoutMs: timings.deadlines.publisher,
+      },
       { engine, store, report, mempool: mempool?.mempool, publisher: actors.publisher, elector: actors.elector },
     ),
   );
   // A member stores what it executes in its own database; a standby shares the leader's. Both serve
   // what they execute (committed blocks, from the leader's feed) live on their own feed.
-  const executor = worker(actors.executor, () =>
+  const executor = worker(actors.executor, timings.deadlines.executor, () =>
     executorActor({ storeBlocks: !leaderCapable, unknownLeader: 'unknown' }, { engine, store, report, sinks: modules.followerSinks, watcher }),
   );
-  const syncer = worker(actors.syncer, () =>
+  const syncer = worker(actors.syncer, timings.deadlines.syncer, () =>
     syncerActor({ leaderUrl: o.leaderUrl, identity: o.instanceId, standby: leaderCapable }, { report, executor: actors.executor, elector: leaderCapable ? actors.elector : undefined }),
   );
   return [
@@ -128,7 +139,7 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
 /** On every node with Redis; only the holder of the watcher lock confirms, reading committed blocks from this node's store. */
 function watcherSpec(o: NodeOptions, timings: NodeTimings, modules: TreeModules, mempool: MempoolService): ChildSpec<MempoolWatcherMsg> {
   const { store, pool } = modules;
-  return worker(actors.mempoolWatcher, () =>
+  return worker(actors.mempoolWatcher, timings.deadlines.mempoolWatcher, () =>
     mempoolWatcherActor(
       { identity: o.instanceId, lockTtlMs: o.mempool.watcherLockTtlMs, pollIntervalMs: timings.watcherPollMs },
       {

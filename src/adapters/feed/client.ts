@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
 import { decode } from '../../runtime/codec.js';
-import type { CommittedBlock } from '../../types/block.js';
 import type { ReceivedBlock } from '../../types/block.js';
 
 export interface FeedClientOptions {

@@ -16,7 +16,6 @@
  *     (`payloadData`/`requestsData`) unchanged; integers are msgpack ints (int64 for bigints).
  *   Errors are always JSON text: `{"type":"error","code","message"}`; the connection stays open.
  */
-import type { BlockHeader } from '../../types/block.js';
 import { decode, encode } from '../../runtime/codec.js';
 import { stringifyJson } from '../http/reply.js';
 import type { FeedBlock } from '../../types/block.js';
