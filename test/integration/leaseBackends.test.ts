@@ -48,6 +48,7 @@ leaseConformance({
 
 leaseConformance({
   name: "file",
+  sharesHealth: false,
   async create() {
     const dir = await mkdtemp(join(tmpdir(), "baton-lease-"));
     const path = join(dir, "nested", "lease.json");

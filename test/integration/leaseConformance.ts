@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from "ava";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LeaseError, type Grant, type LeaseBackend } from "../../src/adapters/lease/index.js";
+import type { NodeHealthRecord } from "../../src/types/health.js";
 
 /**
  * The LeaseBackend contract (DESIGN §3), written once and run against every backend: redis and
@@ -29,6 +30,8 @@ export interface LeaseHarnessFactory {
    * etcd revokes expired leases from a 500 ms loop on its leader, so it needs more.
    */
   expirySlackMs?: number;
+  /** False for a one-node backend (file) that shares no health records; every multi-node backend shares them. */
+  sharesHealth?: boolean;
 }
 
 const signal = (): AbortSignal => new AbortController().signal;
@@ -237,5 +240,41 @@ export function leaseConformance(factory: LeaseHarnessFactory): void {
     // If the request went through after the abort, its grant must be released, not left to its 10 s TTL.
     const gb = await acquireWithin(b, "node-b", LONG_TTL, 2_000);
     t.truthy(gb, "another node acquires well before the aborted request's TTL");
+  });
+
+  const record = (id: string, ready: boolean): NodeHealthRecord => ({ id, ready, healthy: ready, reasons: ready ? [] : ["execution client unreachable"], elHead: "7", committedHead: "7", paused: false, at: Date.now() });
+
+  if (factory.sharesHealth === false) {
+    it("shares no health records: a one-node backend never shows a standby", async (t, h) => {
+      t.is(h.backend().publishHealth, undefined);
+      t.is(h.backend().healthRecords, undefined);
+    });
+    return;
+  }
+
+  it("health: a record one node publishes is what the others read, and a republish replaces it", async (t, h) => {
+    const [a, b, reader] = [h.backend(), h.backend(), h.backend()];
+    if (!a.publishHealth || !reader.healthRecords) return t.fail("a multi-node backend shares health records");
+    t.deepEqual(await reader.healthRecords(signal()), []);
+    await a.publishHealth(record("node-a", false), LONG_TTL, signal());
+    await b.publishHealth!(record("node-b", true), LONG_TTL, signal());
+    const byId = (list: NodeHealthRecord[]) => Object.fromEntries(list.map((r) => [r.id, r]));
+    const read = byId(await reader.healthRecords(signal()));
+    t.deepEqual(Object.keys(read).sort(), ["node-a", "node-b"]);
+    t.deepEqual(read["node-a"], { ...record("node-a", false), at: read["node-a"]!.at }, "every field as published");
+    t.true(read["node-b"]!.ready);
+    await a.publishHealth(record("node-a", true), LONG_TTL, signal());
+    const again = byId(await reader.healthRecords(signal()));
+    t.true(again["node-a"]!.ready, "the newer record replaced the older one");
+    t.is(Object.keys(again).length, 2);
+  });
+
+  it("health: a record that is not republished within its TTL is no longer listed", async (t, h) => {
+    const [a, b] = [h.backend(), h.backend()];
+    await a.publishHealth!(record("node-a", true), SHORT_TTL, signal());
+    await b.publishHealth!(record("node-b", true), LONG_TTL, signal());
+    t.deepEqual((await b.healthRecords!(signal())).map((r) => r.id).sort(), ["node-a", "node-b"]);
+    await sleep(SHORT_TTL + EXPIRY_SLACK);
+    t.deepEqual((await b.healthRecords!(signal())).map((r) => r.id), ["node-b"], "node-a's record expired with its TTL");
   });
 }

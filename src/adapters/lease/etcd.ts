@@ -1,5 +1,6 @@
 import type { Etcd3, IKeyValue, ILeaseKeepAliveResponse } from "etcd3";
 import type { Logger } from "pino";
+import type { NodeHealthRecord } from "../../types/health.js";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
 import { LeaseError, LeaseErrorCode } from "./errors.js";
 import { abortable, checkTtl, releaseLateGrant } from "./util.js";
@@ -53,6 +54,10 @@ export class EtcdLease implements LeaseBackend {
   private readonly client: Promise<Etcd3>;
   private readonly ownsClient: boolean;
   private readonly key: string;
+  /** Nodes' health records live under `<prefix>/health/<id>`, each bound to its node's own etcd lease. */
+  private readonly healthPrefix: string;
+  /** The etcd lease this node's health record is bound to, kept alive by each publish. */
+  private healthLease: string | undefined;
   private readonly logger: Logger;
   /** Keepalive attempts per renew: one per member, so one dead member cannot fail a renew by itself. */
   private readonly keepaliveAttempts: number;
@@ -61,6 +66,7 @@ export class EtcdLease implements LeaseBackend {
     const o = { ...defaultEtcdLeaseOptions, ...opts };
     if (!modules.client && o.endpoints.length === 0) throw new Error("the etcd lease backend needs --etcd-endpoints");
     this.key = `${o.prefix}/leader`;
+    this.healthPrefix = `${o.prefix}/health/`;
     this.logger = modules.logger;
     this.ownsClient = !modules.client;
     this.keepaliveAttempts = Math.max(1, o.endpoints.length);
@@ -129,6 +135,31 @@ export class EtcdLease implements LeaseBackend {
       const holder: LeaseHolder = { holder: value.holder, epoch: BigInt(kv.create_revision) };
       if (value.meta) holder.meta = value.meta;
       return holder;
+    });
+  }
+
+  /**
+   * The record is bound to an etcd lease of this node's (TTL rounded up to whole seconds, raised to
+   * etcd's minimum): each publish keeps that lease alive and rewrites the value, so a node that
+   * stops publishing loses its record when etcd expires the lease, by the etcd leader's clock.
+   */
+  async publishHealth(record: NodeHealthRecord, ttlMs: number, signal: AbortSignal): Promise<void> {
+    checkTtl(ttlMs);
+    await abortable(signal, async () => {
+      const client = await this.client;
+      if (this.healthLease !== undefined) {
+        const alive = await this.keepalive(this.healthLease, signal).then((res) => Number(res.TTL) > 0, () => false);
+        if (!alive) this.healthLease = undefined;
+      }
+      this.healthLease ??= (await client.leaseClient.leaseGrant({ TTL: ttlSeconds(ttlMs) })).ID;
+      await client.put(`${this.healthPrefix}${record.id}`).value(JSON.stringify(record)).lease(this.healthLease);
+    });
+  }
+
+  async healthRecords(signal: AbortSignal): Promise<NodeHealthRecord[]> {
+    return abortable(signal, async () => {
+      const values = await (await this.client).getAll().prefix(this.healthPrefix).strings();
+      return Object.values(values).map((json) => JSON.parse(json) as NodeHealthRecord);
     });
   }
 

@@ -2,6 +2,7 @@
  * The leader-election port (DESIGN §3): the seed's TryAcquire/Renew/Release plus fencing epochs.
  * Five backends implement it (redis, postgres, etcd, kubernetes, file); the Elector drives any.
  */
+import type { NodeHealthRecord } from "../../types/health.js";
 
 /** Proof of holding the lease. */
 export interface Grant {
@@ -42,4 +43,12 @@ export interface LeaseBackend {
    * then costs one round trip, not a retry interval. A hint only: correctness never depends on it.
    */
   watchReleases?(signal: AbortSignal, onRelease: () => void): void;
+  /**
+   * Publishes this node's health record for `ttlMs`: after that, unless published again, it is no
+   * longer listed (the backend judges freshness by its own clock or TTL, never the writer's). Every
+   * multi-node backend has it; without it (the file lease, one node) no standby is ever seen.
+   */
+  publishHealth?(record: NodeHealthRecord, ttlMs: number, signal: AbortSignal): Promise<void>;
+  /** Every node's fresh health record (this node's own included). */
+  healthRecords?(signal: AbortSignal): Promise<NodeHealthRecord[]>;
 }

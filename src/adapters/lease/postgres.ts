@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { PendingQuery, Row, Sql } from "postgres";
+import type { NodeHealthRecord } from "../../types/health.js";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
 import { abortable, checkTtl, releaseLateGrant } from "./util.js";
 import { defaultPostgresLeaseOptions, type PostgresLeaseOptions } from "./options.js";
@@ -9,6 +10,7 @@ import { defaultPostgresLeaseOptions, type PostgresLeaseOptions } from "./option
  * so several Baton deployments (or the leader and other locks) can share one database.
  * `expires_at` is written and compared only with the server's `now()`, never a node's clock.
  * `-infinity` marks a released lease; `epoch` never goes back, so it outlives every holder.
+ * `lease_health` holds each node's health record with its expiry, by the same server clock.
  */
 const MIGRATION = `
 CREATE TABLE IF NOT EXISTS lease (
@@ -17,6 +19,13 @@ CREATE TABLE IF NOT EXISTS lease (
   epoch      BIGINT NOT NULL DEFAULT 0,
   expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
   meta       JSONB
+);
+CREATE TABLE IF NOT EXISTS lease_health (
+  lease      TEXT NOT NULL,
+  id         TEXT NOT NULL,
+  record     JSONB NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (lease, id)
 )`;
 
 /** Serialises concurrent first starts: `CREATE TABLE IF NOT EXISTS` alone races on the catalog. */
@@ -118,6 +127,23 @@ export class PostgresLease implements LeaseBackend {
     const holder: LeaseHolder = { holder: row.holder, epoch: BigInt(row.epoch) };
     if (row.meta) holder.meta = row.meta;
     return holder;
+  }
+
+  async publishHealth(record: NodeHealthRecord, ttlMs: number, signal: AbortSignal): Promise<void> {
+    checkTtl(ttlMs);
+    const json = JSON.stringify(record);
+    await this.run(
+      signal,
+      (sql) => sql`
+        INSERT INTO lease_health (lease, id, record, expires_at)
+        VALUES (${this.name}, ${record.id}, ${json}::text::jsonb, now() + ${ttlMs}::int * interval '1 millisecond')
+        ON CONFLICT (lease, id) DO UPDATE SET record = EXCLUDED.record, expires_at = EXCLUDED.expires_at`,
+    );
+  }
+
+  async healthRecords(signal: AbortSignal): Promise<NodeHealthRecord[]> {
+    const rows = await this.run(signal, (sql) => sql<{ record: NodeHealthRecord }[]>`SELECT record FROM lease_health WHERE lease = ${this.name} AND expires_at > now() ORDER BY id`);
+    return rows.map((row) => row.record);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import type { NodeHealthRecord } from "../../types/health.js";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
 import { abortable, checkTtl, releaseLateGrant } from "./util.js";
 import { defaultRedisLeaseOptions, type RedisLeaseOptions } from "./options.js";
@@ -42,11 +43,32 @@ local holder = redis.call('GET', KEYS[1])
 if not holder then return false end
 return {holder, redis.call('GET', KEYS[2]) or '0', redis.call('HGETALL', KEYS[3])}`;
 
+/**
+ * Health records: one key per node (`<healthPrefix>:<id>`, the record as JSON, expiring with its
+ * TTL) and a set of the ids that ever published (`<healthPrefix>:nodes`), pruned of expired ones
+ * as it is read. KEYS = [nodes], ARGV = [healthPrefix, id, json, ttlMs].
+ */
+const PUBLISH_HEALTH = `
+redis.call('SET', ARGV[1] .. ':' .. ARGV[2], ARGV[3], 'PX', ARGV[4])
+redis.call('SADD', KEYS[1], ARGV[2])
+return 1`;
+
+/** KEYS = [nodes], ARGV = [healthPrefix]. Returns the live records' JSON. */
+const HEALTH_RECORDS = `
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local record = redis.call('GET', ARGV[1] .. ':' .. id)
+  if record then out[#out + 1] = record else redis.call('SREM', KEYS[1], id) end
+end
+return out`;
+
 interface LeaseScripts {
   batonLeaseAcquire(leader: string, epoch: string, meta: string, id: string, ttlMs: number, ...metaKv: string[]): Promise<string | null>;
   batonLeaseRenew(leader: string, epoch: string, meta: string, id: string, grantEpoch: string, ttlMs: number): Promise<number>;
   batonLeaseRelease(leader: string, epoch: string, meta: string, id: string, grantEpoch: string): Promise<number>;
   batonLeaseCurrent(leader: string, epoch: string, meta: string): Promise<[string, string, string[]] | null>;
+  batonHealthPublish(nodes: string, healthPrefix: string, id: string, json: string, ttlMs: number): Promise<number>;
+  batonHealthRecords(nodes: string, healthPrefix: string): Promise<string[]>;
 }
 
 export interface RedisLeaseModules {
@@ -62,18 +84,23 @@ export interface RedisLeaseModules {
 export class RedisLease implements LeaseBackend {
   private readonly redis: Redis & LeaseScripts;
   private readonly keys: [leader: string, epoch: string, meta: string];
+  /** Where nodes' health records live: `<lease key>:health:<id>`. */
+  private readonly healthPrefix: string;
   private readonly logger: Logger;
 
   constructor(opts: RedisLeaseOptions, modules: RedisLeaseModules) {
     const prefix = opts.prefix ?? defaultRedisLeaseOptions.prefix;
     const keys = opts.keys ?? { lease: `${prefix}:leader`, epoch: `${prefix}:epoch`, meta: `${prefix}:leader:meta` };
     this.keys = [keys.lease, keys.epoch, keys.meta];
+    this.healthPrefix = `${keys.lease}:health`;
     this.logger = modules.logger;
     const redis = modules.redis;
     redis.defineCommand("batonLeaseAcquire", { numberOfKeys: 3, lua: ACQUIRE });
     redis.defineCommand("batonLeaseRenew", { numberOfKeys: 3, lua: RENEW });
     redis.defineCommand("batonLeaseRelease", { numberOfKeys: 3, lua: RELEASE });
     redis.defineCommand("batonLeaseCurrent", { numberOfKeys: 3, lua: CURRENT, readOnly: true });
+    redis.defineCommand("batonHealthPublish", { numberOfKeys: 1, lua: PUBLISH_HEALTH });
+    redis.defineCommand("batonHealthRecords", { numberOfKeys: 1, lua: HEALTH_RECORDS });
     this.redis = redis as Redis & LeaseScripts;
   }
 
@@ -118,5 +145,15 @@ export class RedisLease implements LeaseBackend {
       for (let i = 0; i + 1 < kv.length; i += 2) result.meta[kv[i] as string] = kv[i + 1] as string;
     }
     return result;
+  }
+
+  async publishHealth(record: NodeHealthRecord, ttlMs: number, signal: AbortSignal): Promise<void> {
+    checkTtl(ttlMs);
+    await abortable(signal, () => this.redis.batonHealthPublish(`${this.healthPrefix}:nodes`, this.healthPrefix, record.id, JSON.stringify(record), ttlMs));
+  }
+
+  async healthRecords(signal: AbortSignal): Promise<NodeHealthRecord[]> {
+    const records = await abortable(signal, () => this.redis.batonHealthRecords(`${this.healthPrefix}:nodes`, this.healthPrefix));
+    return records.map((json) => JSON.parse(json) as NodeHealthRecord);
   }
 }
