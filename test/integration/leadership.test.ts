@@ -1,7 +1,7 @@
 import test from 'ava';
-import { Redis } from 'ioredis';
-import { type BatonProcess, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
-import { deleteRedisPrefix, createDatabase, REDIS_ADDR, rpcRequest, uniqueRedisPrefix } from '../helpers/services.js';
+import { type BatonProcess, headOf, waitFor } from '../helpers/batonProcess.js';
+import { rpcRequest } from '../helpers/services.js';
+import { twoLeaders } from '../helpers/twoLeaders.js';
 
 /**
  * Leadership operations on two leader-capable nodes sharing Redis and PostgreSQL: the admin
@@ -13,40 +13,12 @@ const LEASE_TTL_MS = 10_000;
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 /** What an admin sends with each JSON-RPC request. */
 const ADMIN = { token: ADMIN_TOKEN };
-const prefix = uniqueRedisPrefix();
-const redis = new Redis(`redis://${REDIS_ADDR}`);
-let db: Awaited<ReturnType<typeof createDatabase>>;
-const nodes: Record<'a' | 'b', BatonProcess | null> = { a: null, b: null };
-
-function start(id: 'a' | 'b'): Promise<BatonProcess> {
-  return startBaton({
-    args: ['--role', 'leader', '--instance-id', `node-${id}`, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--postgres-url', db.url, '--lease-ttl', `${LEASE_TTL_MS}ms`, '--admin-token', ADMIN_TOKEN],
-  });
-}
+const { nodes } = twoLeaders({ leaseTtlMs: LEASE_TTL_MS, args: ['--admin-token', ADMIN_TOKEN], leads: producing });
 
 async function producing(node: BatonProcess): Promise<boolean> {
   const h = await node.health().catch(() => undefined);
   return Boolean(h?.body.isLeader && h.body.producer.state === 'producing');
 }
-
-async function headOf(node: BatonProcess): Promise<bigint> {
-  return BigInt((await node.health()).body.head?.number ?? -1);
-}
-
-test.before(async () => {
-  db = await createDatabase();
-  nodes.a = await start('a');
-  await waitFor('node-a leads', () => producing(nodes.a!), 90_000);
-  nodes.b = await start('b');
-  await waitForStandby(nodes.b!, 'node-a');
-});
-
-test.after.always(async () => {
-  await Promise.all(Object.values(nodes).map((n) => n?.stop()));
-  await deleteRedisPrefix(redis, prefix);
-  redis.disconnect();
-  await db?.drop();
-});
 
 test.serial('admin methods need the bearer token; bad JSON-RPC gets typed errors and the node keeps serving', async (t) => {
   const a = nodes.a!;
