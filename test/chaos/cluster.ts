@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type BatonProcess, killOrphanedEl, startBaton } from '../helpers/batonProcess.js';
 import { EtcdCluster, freePort } from '../helpers/etcdCluster.js';
 import { startRedisServer } from '../helpers/redisServer.js';
-import { createDatabase } from '../helpers/services.js';
+import { createDatabase, rpc, type RpcBody } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 
 /** The admin token every chaos node shares: `baton_chaos` and `baton_leader` sit behind it. */
@@ -108,15 +108,10 @@ export class ChaosNode {
     }
   }
 
-  async rpc(method: string, params: unknown): Promise<{ result?: any; error?: { code: number; message: string } }> {
-    const res = await fetch(`${this.apiUrl}/rpc`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${CHAOS_ADMIN_TOKEN}` },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-      signal: AbortSignal.timeout(5_000),
-    });
-    return (await res.json()) as { result?: any; error?: { code: number; message: string } };
+  rpc(method: string, params: unknown): Promise<RpcBody> {
+    return rpc(this, method, params, { token: CHAOS_ADMIN_TOKEN, timeoutMs: 5_000 });
   }
+
 }
 
 /** A Redis the harness owns (free port, append-only file fsynced on every write), so it can be killed and restarted without losing what it acknowledged. */

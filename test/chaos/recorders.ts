@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import WebSocket from 'ws';
 import { DEV_CHAIN_ID } from '../../src/adapters/executionClient/genesis.js';
 import { signTransfer, type TestAccount, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
+import { jsonRpc } from '../helpers/services.js';
 import type { ChaosCluster, ChaosNode } from './cluster.js';
 import type { Random } from './random.js';
 
@@ -271,8 +272,7 @@ export class Workload {
       const rpcUrl = (await node.health())?.body.executionClient?.rpcUrl;
       if (!rpcUrl) continue;
       try {
-        const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionCount', params: [address, 'latest'] }), signal: AbortSignal.timeout(2_000) });
-        return BigInt(((await res.json()) as { result: string }).result);
+        return BigInt(await jsonRpc<string>(rpcUrl, 'eth_getTransactionCount', [address, 'latest'], 2_000));
       } catch {
         // next node
       }

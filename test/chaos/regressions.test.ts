@@ -2,7 +2,7 @@ import test from 'ava';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { type BatonProcess, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
-import { createDatabase, deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { createDatabase, deleteRedisPrefix, REDIS_ADDR, rpc, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
  * Regression tests for violations the chaos harness found, each named after the run and fault that
@@ -21,11 +21,6 @@ function start(id: string, role: 'leader' | 'member', db: Db): Promise<BatonProc
     env: { BATON_CHAOS: 'true' },
     args: ['--role', role, '--instance-id', id, '--postgres-url', db.url, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--lease-ttl', '2s', '--admin-token', ADMIN_TOKEN],
   });
-}
-
-async function rpc(node: BatonProcess, method: string, params: unknown): Promise<{ result?: any; error?: { message: string } }> {
-  const res = await fetch(`${node.apiUrl}/rpc`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  return (await res.json()) as { result?: any; error?: { message: string } };
 }
 
 async function health(node: BatonProcess): Promise<Record<string, any>> {
@@ -52,7 +47,7 @@ for (const role of ['standby', 'member'] as const) {
   test.serial(`chaos seed 1 (etcd), fault 1 "workerKill on leader-3": a pool worker dying under the ${role}'s verifyPayload restarts its Executor, and syncing goes on`, async (t) => {
     const node = nodes[role]!;
     const before = await health(node);
-    t.is((await rpc(node, 'baton_chaos', { fault: 'killWorker', task: 'verifyPayload' })).error, undefined);
+    t.is((await rpc(node, 'baton_chaos', { fault: 'killWorker', task: 'verifyPayload' }, { token: ADMIN_TOKEN })).error, undefined);
     const after = await waitFor('the worker kill fired and the Executor restarted', async () => {
       const h = await health(node);
       return (h.chaos.injected['pool:killWorker'] ?? 0) > (before.chaos.injected['pool:killWorker'] ?? 0) && h.actors.executor.restarts > before.actors.executor.restarts ? h : undefined;

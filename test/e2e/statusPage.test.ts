@@ -5,7 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { DEV_CHAIN_ID } from '../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
-import { createDatabase, deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { createDatabase, deleteRedisPrefix, REDIS_ADDR, rpc, uniqueRedisPrefix } from '../helpers/services.js';
 
 /** Debian's Chromium (never a downloaded browser), headless, with the flags this machine's closed network needs. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -119,8 +119,7 @@ test.serial('the mempool section shows the shared mempool counts on a node with 
   const node = nodes.withRedis!;
   const [from, to] = testAccounts();
   const tx = signTransfer({ from: from!, to: to!.address, valueWei: 1n, nonce: 0n, chainId: BigInt(DEV_CHAIN_ID) });
-  const res = await fetch(`${node.apiUrl}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [tx.raw] }) });
-  t.is(((await res.json()) as { result?: string }).result, tx.hash);
+  t.is((await rpc(node, 'eth_sendRawTransaction', [tx.raw])).result, tx.hash);
   const page = await open(node);
   try {
     // The only transaction under this test's prefix: it goes pending → inflight → finalized within a few blocks.

@@ -96,6 +96,11 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
 }
 
+/** The node's committed head as its `/health` reports it; -1 before the first block. */
+export async function headOf(node: BatonProcess): Promise<bigint> {
+  return BigInt((await node.health()).body.head?.number ?? -1);
+}
+
 /** Waits until `node` answers healthy as a standby that sees `holder` as the leader. */
 export function waitForStandby(node: BatonProcess, holder: string, timeoutMs = 90_000): Promise<true> {
   return waitFor(`${holder}'s standby healthy`, async () => {

@@ -41,10 +41,51 @@ export function uniqueRedisPrefix(): string {
   return `baton-test-${randomBytes(4).toString('hex')}`;
 }
 
-/** A plain JSON-RPC call (to an EL's RPC port or a node's `/rpc`). */
-export async function jsonRpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), signal: AbortSignal.timeout(5_000) });
-  const body = (await res.json()) as { result?: T; error?: { message: string } };
+/** A JSON-RPC reply as the server sent it: the HTTP status and the parsed body, error replies included. */
+export interface RpcReply {
+  status: number;
+  body: RpcBody;
+}
+
+/** The body of a JSON-RPC reply (`any` results: tests assert on their fields). */
+export interface RpcBody {
+  jsonrpc?: '2.0';
+  id?: number | null;
+  result?: any;
+  error?: { code: number; message: string; data?: any };
+}
+
+/** Options of one JSON-RPC request. */
+export interface RpcOptions {
+  /** Sent as `authorization: Bearer …` (a node's admin methods need it); none when absent. */
+  token?: string;
+  /** Abort the request after this long; none when absent (the test's own timeout applies). */
+  timeoutMs?: number;
+}
+
+/**
+ * One JSON-RPC request to `target`: a URL (an EL's RPC port) or a node, whose `apiUrl` + `/rpc`
+ * is used. Never throws on an error reply, so a test can assert on its status and code.
+ */
+export async function rpcRequest(target: string | { apiUrl: string }, method: string, params: unknown = [], opts: RpcOptions = {}): Promise<RpcReply> {
+  const url = typeof target === 'string' ? target : `${target.apiUrl}/rpc`;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    signal: opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs),
+  });
+  return { status: res.status, body: (await res.json()) as RpcBody };
+}
+
+/** `rpcRequest`'s body alone: what most tests assert on. */
+export async function rpc(target: string | { apiUrl: string }, method: string, params: unknown = [], opts: RpcOptions = {}): Promise<RpcBody> {
+  return (await rpcRequest(target, method, params, opts)).body;
+}
+
+/** A plain JSON-RPC call (to an EL's RPC port or a node's `/rpc`): the result, or a throw on an error reply. */
+export async function jsonRpc<T>(target: string | { apiUrl: string }, method: string, params: unknown[], timeoutMs = 5_000): Promise<T> {
+  const body = await rpc(target, method, params, { timeoutMs });
   if (body.error) throw new Error(`${method}: ${body.error.message}`);
   return body.result as T;
 }

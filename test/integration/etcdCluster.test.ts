@@ -1,5 +1,5 @@
 import test from 'ava';
-import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
+import { type BatonProcess, headOf, startBaton, waitFor } from '../helpers/batonProcess.js';
 import { assertOneChain, readChain, watchCommits } from '../helpers/chain.js';
 import { EtcdCluster } from '../helpers/etcdCluster.js';
 import { createDatabase } from '../helpers/services.js';
@@ -35,10 +35,6 @@ async function producer(candidates: Iterable<BatonProcess>): Promise<BatonProces
 
 function idOf(node: BatonProcess): Id {
   return [...nodes].find(([, n]) => n === node)![0];
-}
-
-async function headOf(node: BatonProcess): Promise<bigint> {
-  return BigInt((await node.health()).body.head?.number ?? -1);
 }
 
 interface ClusterMember {

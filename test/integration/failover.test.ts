@@ -1,8 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
-import { Redis } from 'ioredis';
-import { type BatonProcess, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
+import { type BatonProcess, headOf, waitFor } from '../helpers/batonProcess.js';
 import { assertOneChain as assertChain, type ChainRow } from '../helpers/chain.js';
-import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { twoLeaders } from '../helpers/twoLeaders.js';
 
 /**
  * Two leader-capable nodes on one Redis (lease + Stream) and one PostgreSQL, each with its own
@@ -10,17 +9,8 @@ import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from
  * restart of the killed node as standby, then a SIGSTOP of the new leader past the lease TTL.
  */
 const LEASE_TTL_MS = 2_000;
-const prefix = uniqueRedisPrefix();
-const redis = new Redis(`redis://${REDIS_ADDR}`);
-let db: Awaited<ReturnType<typeof createDatabase>>;
-const nodes: Record<'a' | 'b', BatonProcess | null> = { a: null, b: null };
-
-function start(id: 'a' | 'b', dataDir?: string): Promise<BatonProcess> {
-  return startBaton({
-    dataDir,
-    args: ['--role', 'leader', '--instance-id', `node-${id}`, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--postgres-url', db.url, '--lease-ttl', `${LEASE_TTL_MS}ms`],
-  });
-}
+const pair = twoLeaders({ leaseTtlMs: LEASE_TTL_MS, leads: (node) => leaderOf([node]) });
+const { redis, prefix, nodes, start } = pair;
 
 async function leaderOf(candidates: BatonProcess[]): Promise<BatonProcess | undefined> {
   for (const node of candidates) {
@@ -30,29 +20,10 @@ async function leaderOf(candidates: BatonProcess[]): Promise<BatonProcess | unde
   return undefined;
 }
 
-async function headOf(node: BatonProcess): Promise<bigint> {
-  return BigInt((await node.health()).body.head?.number ?? -1);
-}
-
 /** One chain in PostgreSQL, the same hashes in the Stream, and the active leader's EL on its head. */
 function assertOneChain(t: ExecutionContext, activeRpcUrl: string): Promise<ChainRow[]> {
-  return assertChain(t, { dbUrl: db.url, stream: { redis, key: `${prefix}:blocks` }, elRpcUrl: activeRpcUrl });
+  return assertChain(t, { dbUrl: pair.db.url, stream: { redis, key: `${prefix}:blocks` }, elRpcUrl: activeRpcUrl });
 }
-
-test.before(async () => {
-  db = await createDatabase();
-  nodes.a = await start('a');
-  await waitFor('node-a leads', () => leaderOf([nodes.a!]), 90_000);
-  nodes.b = await start('b');
-  await waitForStandby(nodes.b!, 'node-a');
-});
-
-test.after.always(async () => {
-  await Promise.all(Object.values(nodes).map((n) => n?.stop()));
-  await deleteRedisPrefix(redis, prefix);
-  redis.disconnect();
-  await db?.drop();
-});
 
 test.serial('SIGKILL of the active leader: the standby continues from the committed head, one chain', async (t) => {
   const a = nodes.a!;

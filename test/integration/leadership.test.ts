@@ -1,7 +1,7 @@
 import test from 'ava';
-import { Redis } from 'ioredis';
-import { type BatonProcess, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
-import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { type BatonProcess, headOf, waitFor } from '../helpers/batonProcess.js';
+import { rpcRequest } from '../helpers/services.js';
+import { twoLeaders } from '../helpers/twoLeaders.js';
 
 /**
  * Leadership operations on two leader-capable nodes sharing Redis and PostgreSQL: the admin
@@ -11,70 +11,35 @@ import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from
  */
 const LEASE_TTL_MS = 10_000;
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
-const prefix = uniqueRedisPrefix();
-const redis = new Redis(`redis://${REDIS_ADDR}`);
-let db: Awaited<ReturnType<typeof createDatabase>>;
-const nodes: Record<'a' | 'b', BatonProcess | null> = { a: null, b: null };
-
-function start(id: 'a' | 'b'): Promise<BatonProcess> {
-  return startBaton({
-    args: ['--role', 'leader', '--instance-id', `node-${id}`, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--postgres-url', db.url, '--lease-ttl', `${LEASE_TTL_MS}ms`, '--admin-token', ADMIN_TOKEN],
-  });
-}
-
-async function rpc(node: BatonProcess, method: string, params: unknown = [], token: string | null = ADMIN_TOKEN): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${node.apiUrl}/rpc`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }),
-  });
-  return { status: res.status, body: await res.json() };
-}
+/** What an admin sends with each JSON-RPC request. */
+const ADMIN = { token: ADMIN_TOKEN };
+const { nodes } = twoLeaders({ leaseTtlMs: LEASE_TTL_MS, args: ['--admin-token', ADMIN_TOKEN], leads: producing });
 
 async function producing(node: BatonProcess): Promise<boolean> {
   const h = await node.health().catch(() => undefined);
   return Boolean(h?.body.isLeader && h.body.producer.state === 'producing');
 }
 
-async function headOf(node: BatonProcess): Promise<bigint> {
-  return BigInt((await node.health()).body.head?.number ?? -1);
-}
-
-test.before(async () => {
-  db = await createDatabase();
-  nodes.a = await start('a');
-  await waitFor('node-a leads', () => producing(nodes.a!), 90_000);
-  nodes.b = await start('b');
-  await waitForStandby(nodes.b!, 'node-a');
-});
-
-test.after.always(async () => {
-  await Promise.all(Object.values(nodes).map((n) => n?.stop()));
-  await deleteRedisPrefix(redis, prefix);
-  redis.disconnect();
-  await db?.drop();
-});
-
 test.serial('admin methods need the bearer token; bad JSON-RPC gets typed errors and the node keeps serving', async (t) => {
   const a = nodes.a!;
-  const none = await rpc(a, 'baton_leader', [], null);
+  const none = await rpcRequest(a, 'baton_leader');
   t.is(none.status, 401);
-  t.is(none.body.error.code, -32001);
-  const wrong = await rpc(a, 'baton_leader', [], 'not-the-token');
+  t.is(none.body.error?.code, -32001);
+  const wrong = await rpcRequest(a, 'baton_leader', [], { token: 'not-the-token' });
   t.is(wrong.status, 401);
-  t.is(wrong.body.error.code, -32001);
+  t.is(wrong.body.error?.code, -32001);
 
-  const unknown = await rpc(a, 'baton_noSuchMethod');
-  t.is(unknown.body.error.code, -32601);
+  const unknown = await rpcRequest(a, 'baton_noSuchMethod', [], ADMIN);
+  t.is(unknown.body.error?.code, -32601);
   const badJson = await fetch(`${a.apiUrl}/rpc`, { method: 'POST', body: '{"jsonrpc":"2.0",' });
   t.is(((await badJson.json()) as any).error.code, -32700);
   const notRequest = await fetch(`${a.apiUrl}/rpc`, { method: 'POST', body: '"hello"' });
   t.is(((await notRequest.json()) as any).error.code, -32600);
-  const badParams = await rpc(a, 'baton_transferLeadership', { instanceId: 42 });
-  t.is(badParams.body.error.code, -32602);
-  const chaosOff = await rpc(a, 'baton_chaos', { fault: 'throw', actor: 'builder' });
-  t.is(chaosOff.body.error.code, -32000, 'crash injection is refused on a node without --chaos');
-  t.regex(chaosOff.body.error.message, /--chaos/);
+  const badParams = await rpcRequest(a, 'baton_transferLeadership', { instanceId: 42 }, ADMIN);
+  t.is(badParams.body.error?.code, -32602);
+  const chaosOff = await rpcRequest(a, 'baton_chaos', { fault: 'throw', actor: 'builder' }, ADMIN);
+  t.is(chaosOff.body.error?.code, -32000, 'crash injection is refused on a node without --chaos');
+  t.regex(chaosOff.body.error?.message ?? '', /--chaos/);
 
   const batch = await fetch(`${a.apiUrl}/rpc`, {
     method: 'POST',
@@ -89,8 +54,8 @@ test.serial('admin methods need the bearer token; bad JSON-RPC gets typed errors
 });
 
 test.serial('baton_leader names the holder, its epoch and the backend, from any node', async (t) => {
-  const fromA = (await rpc(nodes.a!, 'baton_leader')).body.result;
-  const fromB = (await rpc(nodes.b!, 'baton_leader')).body.result;
+  const fromA = (await rpcRequest(nodes.a!, 'baton_leader', [], ADMIN)).body.result;
+  const fromB = (await rpcRequest(nodes.b!, 'baton_leader', [], ADMIN)).body.result;
   t.is(fromA.holder, 'node-a');
   t.is(fromA.backend, 'redis');
   t.is(fromA.apiUrl, nodes.a!.apiUrl);
@@ -103,24 +68,24 @@ test.serial('baton_leader names the holder, its epoch and the backend, from any 
 test.serial('baton_transferLeadership is refused with a reason: not the leader, wrong target, target behind', async (t) => {
   const a = nodes.a!;
   const b = nodes.b!;
-  const notLeader = await rpc(b, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl });
-  t.is(notLeader.body.error.code, -32000);
-  t.regex(notLeader.body.error.message, /not the leader; node-a is/);
-  const wrongName = await rpc(a, 'baton_transferLeadership', { instanceId: 'node-z', url: b.apiUrl });
-  t.regex(wrongName.body.error.message, /the node at that URL is node-b/);
-  const self = await rpc(a, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl });
-  t.regex(self.body.error.message, /already leads/);
-  const behind = await rpc(a, 'baton_transferLeadership', { instanceId: 'node-b', url: b.apiUrl });
-  t.regex(behind.body.error.message, /node-b cannot take over: its execution client is at block \d+, behind the committed head \d+/);
-  const unreachable = await rpc(a, 'baton_transferLeadership', { instanceId: 'node-b', url: 'http://127.0.0.1:1' });
-  t.regex(unreachable.body.error.message, /cannot read http:\/\/127\.0\.0\.1:1\/status/);
+  const notLeader = await rpcRequest(b, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl }, ADMIN);
+  t.is(notLeader.body.error?.code, -32000);
+  t.regex(notLeader.body.error?.message ?? '', /not the leader; node-a is/);
+  const wrongName = await rpcRequest(a, 'baton_transferLeadership', { instanceId: 'node-z', url: b.apiUrl }, ADMIN);
+  t.regex(wrongName.body.error?.message ?? '', /the node at that URL is node-b/);
+  const self = await rpcRequest(a, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl }, ADMIN);
+  t.regex(self.body.error?.message ?? '', /already leads/);
+  const behind = await rpcRequest(a, 'baton_transferLeadership', { instanceId: 'node-b', url: b.apiUrl }, ADMIN);
+  t.regex(behind.body.error?.message ?? '', /node-b cannot take over: its execution client is at block \d+, behind the committed head \d+/);
+  const unreachable = await rpcRequest(a, 'baton_transferLeadership', { instanceId: 'node-b', url: 'http://127.0.0.1:1' }, ADMIN);
+  t.regex(unreachable.body.error?.message ?? '', /cannot read http:\/\/127\.0\.0\.1:1\/status/);
   t.true(await producing(a), 'a refused transfer changes nothing');
 });
 
 test.serial('baton_pause releases at once and the standby takes over; the paused node does not campaign until baton_resume', async (t) => {
   const a = nodes.a!;
   const b = nodes.b!;
-  const paused = await rpc(a, 'baton_pause');
+  const paused = await rpcRequest(a, 'baton_pause', [], ADMIN);
   t.deepEqual(paused.body.result, { paused: true });
   const pausedAt = Date.now();
   await waitFor('node-b takes over', () => producing(b), 30_000);
@@ -135,7 +100,7 @@ test.serial('baton_pause releases at once and the standby takes over; the paused
     // node-a reads the holder from the backend on its probe's next round.
     await waitFor('node-a sees node-b as the holder', async () => (await a.health()).body.election.holder === 'node-b', 10_000);
   } finally {
-    await rpc(a, 'baton_resume');
+    await rpcRequest(a, 'baton_resume', [], ADMIN);
   }
   await waitFor('node-a campaigns again', async () => {
     const h2 = await a.health();
@@ -152,8 +117,8 @@ test.serial('baton_transferLeadership hands over to a healthy, caught-up standby
     const [ha, hb] = await Promise.all([a.health(), b.health()]);
     return ha.body.elHead && BigInt(ha.body.elHead.number) + 1n >= BigInt(hb.body.head.number);
   }, 30_000);
-  const before = (await rpc(b, 'baton_leader')).body.result;
-  const answer = await rpc(b, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl });
+  const before = (await rpcRequest(b, 'baton_leader', [], ADMIN)).body.result;
+  const answer = await rpcRequest(b, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl }, ADMIN);
   t.is(answer.body.error, undefined, JSON.stringify(answer.body.error));
   t.is(answer.body.result.to, 'node-a');
   t.true(answer.body.result.transferred);

@@ -4,7 +4,7 @@ import { DEV_CHAIN_ID } from '../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
 import { blockTxHashes } from '../../src/tasks/blockTxHashes.js';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
-import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { deleteRedisPrefix, createDatabase, REDIS_ADDR, rpc, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
  * The shared mempool end to end: a leader, a standby and a member (own database), each with its
@@ -28,11 +28,6 @@ const accounts = testAccounts();
 const nextNonce = accounts.map(() => 0n);
 
 const common = () => ['--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--lease-ttl', '5s', '--mempool-watcher-lock-ttl', '3s', '--mempool-batch-size', '10'];
-
-async function rpc(node: BatonProcess, method: string, params: unknown[]): Promise<{ result?: any; error?: { code: number; message: string; data?: any } }> {
-  const res = await fetch(`${node.apiUrl}/rpc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  return (await res.json()) as any;
-}
 
 async function producing(node: BatonProcess): Promise<boolean> {
   const h = await node.health().catch(() => undefined);

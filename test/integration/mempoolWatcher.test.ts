@@ -1,6 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -14,55 +13,13 @@ import { createRuntimeModules } from '../../src/runtime/index.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
 import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 import { poolTasks } from '../../src/tasks/index.js';
+import { TcpProxy } from '../helpers/tcpProxy.js';
 
 const [REDIS_HOST, REDIS_PORT] = REDIS_ADDR.split(':') as [string, string];
 /** Short enough to keep the tests quick, long enough that a loaded CI machine renews in time. */
 const TTL_MS = 1_500;
 const RETRY_MS = 100;
 const ACTOR = 'mempoolWatcher';
-
-/**
- * An in-test TCP proxy to Redis on loopback. `partition()` holds every byte in both directions
- * (as a network that stops delivering would); `heal()` delivers them late, in order, so a write a
- * cut-off watcher sent before losing its lock reaches Redis after the other watcher took over.
- */
-class HoldingProxy {
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  private held: Array<() => void> | null = null;
-
-  constructor() {
-    this.server = createServer((client) => {
-      const upstream = connect(Number(REDIS_PORT), REDIS_HOST);
-      for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-        this.sockets.add(from);
-        from.on('data', (chunk) => (this.held ? this.held.push(() => to.write(chunk)) : to.write(chunk)));
-        from.on('error', () => to.destroy());
-        from.on('close', () => to.destroy());
-      }
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as { port: number }).port;
-  }
-
-  partition(): void {
-    this.held = [];
-  }
-
-  heal(): void {
-    const held = this.held ?? [];
-    this.held = null;
-    for (const deliver of held) deliver();
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 interface LogLine {
   level: number;
@@ -213,21 +170,21 @@ test.serial('stopping the watcher hands the lock over at once; the next one catc
 test.serial('a partitioned watcher loses the lock, the other takes over within the TTL, and its late write is refused', async (t) => {
   const leader = await seed(t, 30);
   const { prefix } = leader;
-  const proxy = new HoldingProxy();
-  const proxyPort = await proxy.listen();
+  // a reaches Redis through this proxy, b directly: only a is partitioned.
+  const proxy = await TcpProxy.start({ host: REDIS_HOST, port: Number(REDIS_PORT) });
   t.teardown(async () => {
     proxy.heal();
     await proxy.close();
   });
   const chain = new Chain();
-  const a = await startNode(t, 'a', `redis://127.0.0.1:${proxyPort}`, prefix, chain);
+  const a = await startNode(t, 'a', `redis://${proxy.address}`, prefix, chain);
   await waitFor('a to acquire', () => a.logged('acquired watcher lock').length === 1);
   const b = await startNode(t, 'b', `redis://${REDIS_ADDR}`, prefix, chain);
 
   for (let i = 0; i < 2; i++) chain.commit(await leader.take(5), [a, b]);
   await waitFor('blocks 1–2 confirmed', async () => (await leader.mempool.lastConfirmed()) === 2n);
 
-  proxy.partition();
+  proxy.cut('hold'); // every byte held both ways, delivered late and in order on heal()
   const cut = performance.now();
   // A still holds the lock by its own clock, so it sends this confirmation; the network holds it.
   for (let i = 0; i < 2; i++) chain.commit(await leader.take(5), [a, b]);

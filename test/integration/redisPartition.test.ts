@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import test from 'ava';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../helpers/redisServer.js';
-import { type BatonProcess, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
+import { type BatonProcess, headOf, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
 import { assertOneChain } from '../helpers/chain.js';
 import { freePort } from '../helpers/etcdCluster.js';
 import { createDatabase, uniqueRedisPrefix } from '../helpers/services.js';
@@ -58,10 +58,6 @@ async function leadershipLostAt(node: BatonProcess, epoch: bigint): Promise<numb
     }
     return undefined;
   }, 5_000);
-}
-
-async function headOf(node: BatonProcess): Promise<bigint> {
-  return BigInt((await node.health()).body.head?.number ?? -1);
 }
 
 test.before(async (t) => {
