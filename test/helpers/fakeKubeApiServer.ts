@@ -14,7 +14,8 @@ const LEASE_PATH = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/lea
 
 /**
  * A FAKE Kubernetes API server: NOT a real kube-apiserver. It serves only
- * `GET/PUT /apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}` and
+ * `GET/PUT /apis/coordination.k8s.io/v1/namespaces/{ns}/leases/{name}`, the list `GET …/leases`
+ * (with a one-label `labelSelector`), and
  * `POST /apis/coordination.k8s.io/v1/namespaces/{ns}/leases`, with the API server's optimistic
  * concurrency: every write bumps a global resourceVersion; a PUT whose
  * `metadata.resourceVersion` is stale gets 409 Conflict, a POST of an existing name 409
@@ -97,6 +98,13 @@ export class FakeKubeApiServer {
       reply(code, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason, message, code });
     if (!ns) return status(404, "NotFound", `the server could not find the requested resource ${req.url}`);
 
+    if (req.method === "GET" && !name) {
+      // A list, optionally by one `key=value` label (all this fake supports of label selectors).
+      const selector = new URL(req.url ?? "", "http://fake").searchParams.get("labelSelector");
+      const [key, value] = selector ? selector.split("=") : [];
+      const items = [...this.leases.values()].filter((l) => l.metadata.namespace === ns && (!key || (l.metadata.labels as Record<string, string> | undefined)?.[key] === value));
+      return reply(200, { apiVersion: "coordination.k8s.io/v1", kind: "LeaseList", metadata: { resourceVersion: String(this.revision) }, items });
+    }
     if (req.method === "GET" && name) {
       const lease = this.leases.get(`${ns}/${name}`);
       return lease ? reply(200, lease) : status(404, "NotFound", `leases.coordination.k8s.io "${name}" not found`);

@@ -1,11 +1,22 @@
 import type { CoordinationV1Api, KubeConfig, V1Lease } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import type { NodeHealthRecord } from "../../types/health.js";
 import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
 import { abortable, checkTtl, releaseLateGrant } from "./util.js";
 import { defaultKubernetesLeaseOptions, type KubernetesLeaseOptions } from "./options.js";
 
 /** Annotation prefix of the holder's advertised fields: `meta.baton.dev/apiUrl`. */
 const META_PREFIX = "meta.baton.dev/";
+/** Label of a node's health Lease: the name of the leader Lease it belongs to. */
+const HEALTH_LABEL = "baton.dev/health-of";
+/** Annotation of a node's health Lease: its `NodeHealthRecord` as JSON. */
+const HEALTH_ANNOTATION = "baton.dev/health";
+
+/** A Lease name (a DNS subdomain: lower case, digits, `-` and `.`) for a node's health record. */
+function healthLeaseName(lease: string, id: string): string {
+  const safe = id.toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "");
+  return `${lease}-health-${safe || "node"}`.slice(0, 253);
+}
 
 export interface KubernetesLeaseModules {
   logger: Logger;
@@ -121,6 +132,40 @@ export class KubernetesLease implements LeaseBackend {
       const meta = metaOf(lease.metadata?.annotations);
       if (meta) holder.meta = meta;
       return holder;
+    });
+  }
+
+  /**
+   * One Lease object per node, `<lease>-health-<id>` (labelled with the lease's name), holding the
+   * record in an annotation; expiry is `renewTime + leaseDurationSeconds`, judged like the leader
+   * Lease by the reader's clock.
+   */
+  async publishHealth(record: NodeHealthRecord, ttlMs: number, signal: AbortSignal): Promise<void> {
+    checkTtl(ttlMs);
+    await abortable(signal, async () => {
+      const api = await this.api;
+      const name = healthLeaseName(this.name, record.id);
+      const body: V1Lease = {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name, namespace: this.namespace, labels: { [HEALTH_LABEL]: this.name }, annotations: { [HEALTH_ANNOTATION]: JSON.stringify(record) } },
+        spec: { holderIdentity: record.id, leaseDurationSeconds: leaseSeconds(ttlMs), renewTime: new MicroTime(Date.now()) },
+      };
+      // Only this node writes its record: a plain replace (no resourceVersion) after the first create.
+      try {
+        await api.replaceNamespacedLease({ name, namespace: this.namespace, body });
+      } catch (err) {
+        if (httpStatus(err) !== 404) throw err;
+        await conflictIsNull(api.createNamespacedLease({ namespace: this.namespace, body }));
+      }
+    });
+  }
+
+  async healthRecords(signal: AbortSignal): Promise<NodeHealthRecord[]> {
+    return abortable(signal, async () => {
+      const list = await (await this.api).listNamespacedLease({ namespace: this.namespace, labelSelector: `${HEALTH_LABEL}=${this.name}` });
+      const now = Date.now();
+      return list.items.filter((lease) => isLive(lease, now) && lease.metadata?.annotations?.[HEALTH_ANNOTATION]).map((lease) => JSON.parse(lease.metadata!.annotations![HEALTH_ANNOTATION]!) as NodeHealthRecord);
     });
   }
 
