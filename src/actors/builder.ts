@@ -9,7 +9,7 @@ import { CodedError } from '../runtime/errors.js';
 import type { BlockEnvelope, EncodedBlock } from '../types/block.js';
 import type { Data, PayloadAttributesV3 } from '../types/engine.js';
 import type { StatusReport } from '../types/report.js';
-import type { BuilderMsg, ElectorMsg, PublisherMsg } from './messages.js';
+import type { BuilderMsg, ElectorMsg, HealthMonitorMsg, PublisherMsg } from './messages.js';
 
 export interface BuilderOptions {
   blockTimeMs: number;
@@ -37,6 +37,8 @@ export interface BuilderModules {
   mempool?: Pick<Mempool, 'takeBatch' | 'inflight'>;
   publisher: ActorRef<PublisherMsg>;
   elector: ActorRef<ElectorMsg>;
+  /** Told of every failed slot, so it can judge production (and the EL) as it goes. */
+  monitor?: ActorRef<HealthMonitorMsg>;
 }
 
 /** The block a new block is built on: the committed head (or genesis on an empty chain). */
@@ -64,6 +66,9 @@ interface BuilderState {
   /** No block built yet in this term: the first gets half the build wait (see `buildOne`). */
   firstOfTerm: boolean;
 }
+
+/** Failures that say the EL itself is not answering (not a refused block or a moved chain). */
+const ENGINE_FAILURES = new Set(['ENGINE_UNREACHABLE', 'ENGINE_TIMEOUT', 'ENGINE_HTTP', 'ENGINE_PARSE', 'EL_NO_HEAD']);
 
 /** Committed blocks read from the store per replay step (the time budget usually ends a step first). */
 const REPLAY_BATCH = 32;
@@ -214,6 +219,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
   function onFailure(state: BuilderState, ctx: ActorContext<BuilderMsg>, err: CodedError | Error): number {
     const code = (err as CodedError).code ?? 'UNKNOWN';
     state.consecutiveFailures++;
+    if (modules.monitor && code !== 'LEASE_EXPIRED') ctx.send(modules.monitor, { type: 'productionFailed', reason: `${code}: ${err.message}`, engine: ENGINE_FAILURES.has(code) });
     switch (code) {
       case 'STALE_EPOCH':
         ctx.logger.warn({ err }, 'A newer leader committed; stepping down');

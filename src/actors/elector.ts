@@ -2,7 +2,7 @@ import { Elector, type ElectorOptions } from '../adapters/lease/elector.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
 import type { Actor, ActorContext, ActorRef } from '../runtime/actor.js';
 import type { StatusReport } from '../types/report.js';
-import type { ElectorMsg, LeadershipMsg } from './messages.js';
+import type { ElectorMsg, HealthMonitorMsg, LeadershipMsg } from './messages.js';
 
 export interface ElectorActorOptions extends Omit<ElectorOptions, 'campaignGate'> {
   /**
@@ -15,8 +15,10 @@ export interface ElectorActorOptions extends Omit<ElectorOptions, 'campaignGate'
 export interface ElectorActorModules {
   backend: LeaseBackend;
   report: StatusReport;
-  /** Told of every leadership change: the Builder, and a standby's Syncer. */
+  /** Told of every leadership change: the Builder, a standby's Syncer, the HealthMonitor. */
   listeners: ActorRef<LeadershipMsg>[];
+  /** Told of the operator's pause (a paused node's health record says it is not ready). */
+  monitor?: ActorRef<HealthMonitorMsg>;
 }
 
 interface ElectorState {
@@ -24,8 +26,11 @@ interface ElectorState {
   /** The term held now, by the local clock: what a restarted listener is told. */
   term: { epoch: bigint; validUntil: number } | null;
   paused: boolean;
-  /** The HealthMonitor's last word on the EL: a node whose EL does not answer does not campaign. */
-  elProblem: string | null;
+  /**
+   * The HealthMonitor's last word: why this node may not campaign (not ready: EL down or behind,
+   * database unreachable, unhealthy), or null. Until its first word the node does not campaign.
+   */
+  notReady: string | null;
 }
 
 /**
@@ -48,7 +53,7 @@ export function electorActor(opts: ElectorActorOptions, modules: ElectorActorMod
 
   /** Why not to campaign now, or null: asked by the lease `Elector` before every acquire attempt. */
   function campaignBlocker(state: ElectorState): string | null {
-    const reason = state.paused ? 'paused by an operator (baton_resume resumes)' : state.elProblem ? `not campaigning: ${state.elProblem}` : null;
+    const reason = state.paused ? 'paused by an operator (baton_resume resumes)' : state.notReady;
     report.update({ notCampaigning: reason });
     return reason;
   }
@@ -57,7 +62,7 @@ export function electorActor(opts: ElectorActorOptions, modules: ElectorActorMod
     init(ctx) {
       const { startPaused, ...electorOpts } = opts;
       const elector = new Elector(backend, { ...electorOpts, campaignGate: () => campaignBlocker(state) }, ctx.logger);
-      const state: ElectorState = { elector, term: null, paused: startPaused, elProblem: null };
+      const state: ElectorState = { elector, term: null, paused: startPaused, notReady: 'waiting for the first health probe' };
       void elector.setPaused(state.paused);
       report.update({ paused: state.paused });
       elector.on('acquired', ({ epoch, validUntil }) => {
@@ -78,6 +83,7 @@ export function electorActor(opts: ElectorActorOptions, modules: ElectorActorMod
       elector.start(ctx.signal);
       // A fresh Elector holds nothing: listeners that outlived the last one learn that now.
       tell(ctx, { type: 'notLeading' });
+      if (modules.monitor) ctx.send(modules.monitor, { type: 'paused', paused: state.paused });
       return state;
     },
     async handle(msg, state, ctx) {
@@ -89,6 +95,7 @@ export function electorActor(opts: ElectorActorOptions, modules: ElectorActorMod
         case 'setPaused':
           state.paused = msg.paused;
           report.update({ paused: msg.paused });
+          if (modules.monitor) ctx.send(modules.monitor, { type: 'paused', paused: msg.paused });
           await state.elector.setPaused(msg.paused);
           ctx.reply({ paused: msg.paused });
           return state;
@@ -99,8 +106,11 @@ export function electorActor(opts: ElectorActorOptions, modules: ElectorActorMod
         case 'tellLeadership':
           ctx.send(msg.to, standing(state));
           return state;
-        case 'elHealth':
-          state.elProblem = msg.problem;
+        case 'campaignGate':
+          // Read by the lease Elector before its next acquire attempt (a hold-off still holds);
+          // reported now, so `/health` says at once why this node does not campaign.
+          state.notReady = msg.may ? null : msg.reason;
+          campaignBlocker(state);
           return state;
       }
     },

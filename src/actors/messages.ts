@@ -31,8 +31,12 @@ export type ElectorMsg =
   | { type: 'campaignNow'; windowMs: number }
   /** A listener (re)started and asks where leadership stands: answered with a `LeadershipMsg` to `to`. */
   | { type: 'tellLeadership'; to: ActorRef<LeadershipMsg> }
-  /** From the HealthMonitor: whether this node's EL answers; a node whose EL does not answer does not campaign. */
-  | { type: 'elHealth'; problem: string | null };
+  /**
+   * From the HealthMonitor, every probe: whether this node may campaign. A node that is not ready
+   * (EL down or behind the committed head, database unreachable, unhealthy) does not, so the lease
+   * never goes to a node that could not build.
+   */
+  | { type: 'campaignGate'; may: boolean; reason: string | null };
 
 export type BuilderMsg =
   | LeadershipMsg
@@ -70,5 +74,13 @@ export type MempoolWatcherMsg =
   | { type: 'catchUp' };
 
 export type HealthMonitorMsg =
-  /** The probe clock: ask the lease backend who leads and the EL where its head is. */
-  { type: 'probe' };
+  /** From the Elector: this node's term, which the monitor judges (a leader must keep committing). */
+  | LeadershipMsg
+  /** The probe clock: ask the lease backend who leads, the EL where its head is, the database its committed head. */
+  | { type: 'probe' }
+  /** From the Publisher: a block committed by this node. */
+  | { type: 'committed'; number: bigint }
+  /** From the Builder: a slot failed; `engine` when it was the EL that failed (unreachable, timed out, refused). */
+  | { type: 'productionFailed'; reason: string; engine: boolean }
+  /** From the Elector: the operator's pause, which a health record shows (a paused node is not ready). */
+  | { type: 'paused'; paused: boolean };

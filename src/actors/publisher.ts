@@ -9,7 +9,7 @@ import type { StatusReport } from '../types/report.js';
 import type { BlockSink } from '../types/sink.js';
 import { BlockLog } from './blockLog.js';
 import { notifyCommitted } from './notify.js';
-import type { MempoolWatcherMsg, PublisherMsg } from './messages.js';
+import type { HealthMonitorMsg, MempoolWatcherMsg, PublisherMsg } from './messages.js';
 
 export interface PublisherModules {
   engine: EngineApi;
@@ -19,6 +19,8 @@ export interface PublisherModules {
   sinks: BlockSink[];
   /** This node's MempoolWatcher (with Redis): told of each committed block, so confirmations follow commits without a poll. */
   watcher?: ActorRef<MempoolWatcherMsg>;
+  /** The HealthMonitor: told of each committed block (a leader must keep committing). */
+  monitor?: ActorRef<HealthMonitorMsg>;
   identity: string;
   metrics: PublisherMetrics;
 }
@@ -63,6 +65,7 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     await store.commitBlock({ ...summary, payloadData: block.payloadData, requestsData: block.requestsData }, epoch, identity);
     metrics.observeCommit((performance.now() - started) / 1000);
     metrics.blockCommitted(summary.number);
+    if (modules.monitor) ctx.send(modules.monitor, { type: 'committed', number: summary.number });
     state.blockLog.block({ number: summary.number, hash: summary.hash, txs: summary.txCount, timings: { buildMs: msg.buildMs, commitMs: performance.now() - commitStarted } });
 
     const publishStarted = performance.now();

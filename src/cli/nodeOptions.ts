@@ -28,6 +28,14 @@ export function nodeOptions(c: Config): NodeOptions {
       : undefined,
     lease: { backend: c.leaseBackend, ttlMs: c.leaseTtl, etcdEndpoints: c.etcdEndpoints, redisPrefix: c.redisPrefix },
     blockTimeMs: c.blockTime,
+    health: {
+      intervalMs: c.healthInterval,
+      elFailures: c.healthElFailures,
+      maxBlockGapBlocks: c.healthMaxBlockGap,
+      productionFailures: c.healthProductionFailures,
+      minTermMs: c.healthMinTerm,
+      holdOffMs: c.healthHoldOff,
+    },
     feeRecipient: c.feeRecipient,
     mempool: {
       batchSize: c.mempoolBatchSize,

@@ -189,6 +189,42 @@ export const options = {
     parse: list(url(HTTP)),
     default: "http://127.0.0.1:2379",
   },
+  healthInterval: {
+    kind: "<duration>",
+    description: "How often the HealthMonitor probes the lease backend, the EL and the database, and publishes this node's health record.",
+    parse: duration({ minMs: 50 }),
+    default: "1s",
+  },
+  healthElFailures: {
+    kind: "<int>",
+    description: "Consecutive failed EL calls (probes or the Builder's Engine API calls) after which the EL counts as unreachable: the leader hands over to a ready standby.",
+    parse: int({ min: 1 }),
+    default: "2",
+  },
+  healthMaxBlockGap: {
+    kind: "<int>",
+    description: "Block times a leader may go without committing a block before it counts as unhealthy (a stuck build, an unreachable database).",
+    parse: int({ min: 1 }),
+    default: "3",
+  },
+  healthProductionFailures: {
+    kind: "<int>",
+    description: "Consecutive failed builds or commits after which a leader counts as unhealthy.",
+    parse: int({ min: 1 }),
+    default: "3",
+  },
+  healthMinTerm: {
+    kind: "<duration>",
+    description: "A leader steps down for health no sooner than this after its term began, so two sick nodes do not trade the lease back and forth.",
+    parse: duration({ minMs: 0 }),
+    default: "5s",
+  },
+  healthHoldOff: {
+    kind: "<duration>",
+    description: "After stepping down for health a node does not campaign for this long, and not until its HealthMonitor finds it ready again.",
+    parse: duration({ minMs: 0 }),
+    default: "10s",
+  },
   blockTime: {
     kind: "<duration>",
     description: "Time between blocks: the Builder waits this long between forkchoiceUpdated and getPayload.",

@@ -28,6 +28,7 @@ export function healthReport(status: StatusBoard, restartCounts: Record<string, 
       problems: s.problems,
       // Last known counts, refreshed in the background: null when the node has no Redis.
       mempool: s.mempool,
+      health: s.health,
       // Only with --chaos: the faults fired so far, which the chaos checker compares with the restart counts.
       ...(chaosInjected ? { chaos: { injected: chaosInjected } } : {}),
     },

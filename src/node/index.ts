@@ -133,6 +133,7 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
     mempool,
     pool: runtime.pool,
     publisherMetrics: metrics.publisher,
+    onStepDown: (reason) => metrics.failovers.inc({ reason }),
   }, treeState);
   supervisor = new Supervisor({ ...ROOT_SUPERVISION, children, onEscalate: () => logger.fatal('Supervisor escalated: leadership released, node stopping') }, runtime);
   await supervisor.start();

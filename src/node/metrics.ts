@@ -16,6 +16,7 @@ export function createNodeMetrics(registry: Registry) {
   const epoch = new Gauge({ name: 'baton_leader_epoch', help: 'Fencing epoch of the current term held by this node (0 when not leader)', registers });
   const lastSynced = new Gauge({ name: 'baton_sync_last_synced_block', help: 'Last block the Syncer/Executor executed (members and standbys)', registers });
   const syncLag = new Gauge({ name: 'baton_sync_lag_blocks', help: 'Blocks this node is behind what its sync source announced', registers });
+  const failovers = new Counter({ name: 'baton_failovers_total', help: 'Times this node stepped down as leader because its HealthMonitor judged it unhealthy and a ready standby existed, by reason', labelNames: ['reason'], registers });
   const elRestarts = new Counter({ name: 'baton_el_restarts_total', help: 'Restarts of the embedded execution client after it exited unexpectedly', registers });
   // process_* and nodejs_* (RSS, heap, event-loop lag, GC): the memory budget of DESIGN §9 is watched here.
   collectDefaultMetrics({ register: registry });
@@ -28,7 +29,7 @@ export function createNodeMetrics(registry: Registry) {
     },
   };
   const gauges: StatusGauges = { isLeader, epoch, headNumber, lastSynced, syncLag };
-  return { publisher, gauges, elRestarts };
+  return { publisher, gauges, elRestarts, failovers };
 }
 
 export type NodeMetrics = ReturnType<typeof createNodeMetrics>;

@@ -23,6 +23,8 @@ export interface NodeOptions {
   redis?: RedisConnectionOptions & { prefix: string; stream: string; streamMaxLen: number };
   lease: { backend: LeaseBackendName; ttlMs: number; etcdEndpoints: string[]; redisPrefix: string };
   blockTimeMs: number;
+  /** The HealthMonitor's probe period and thresholds (`--health-*`). */
+  health: { intervalMs: number; elFailures: number; maxBlockGapBlocks: number; productionFailures: number; minTermMs: number; holdOffMs: number };
   feeRecipient: string;
   mempool: { batchSize: number; maxPending: number; maxNonConfirmations: number; maxFinalized: number; watcherLockTtlMs: number };
   feedMaxSubscribers: number;
@@ -43,6 +45,10 @@ export interface NodeTimings {
   retryIntervalMs: number;
   /** The HealthMonitor's probe period. */
   probeIntervalMs: number;
+  /** How long a health record lives without a republish: three probes, so one lost publish does not hide a standby. */
+  healthRecordTtlMs: number;
+  /** A leader with no committed block for this long is unhealthy (`--health-max-block-gap` block times). */
+  maxBlockGapMs: number;
   /** The watcher's fallback poll for committed blocks it was not told of. */
   watcherPollMs: number;
   /** Per actor: a handler running longer than this is hung, a crash its supervisor restarts (DESIGN §1). */
@@ -57,17 +63,16 @@ export interface NodeTimings {
 const SPEC_NEW_PAYLOAD_MS = 8_000;
 const SPEC_FORKCHOICE_MS = 8_000;
 
-/** The HealthMonitor probes once a second: `/health` is at most a second stale, and the status page polls at that rate. */
-const PROBE_INTERVAL_MS = 1_000;
 /**
  * The watcher is told of every block committed or executed on its node; the poll only catches what
  * a lost notice or a block this node never saw left behind, so it can be slow.
  */
 const WATCHER_FALLBACK_POLL_MS = 5_000;
 
-export function nodeTimings(opts: Pick<NodeOptions, 'blockTimeMs' | 'lease'>): NodeTimings {
+export function nodeTimings(opts: Pick<NodeOptions, 'blockTimeMs' | 'lease' | 'health'>): NodeTimings {
   const { blockTimeMs } = opts;
   const ttl = opts.lease.ttlMs;
+  const probeMs = opts.health.intervalMs;
   return {
     // Half the slot, at most 500 ms: the embedded EL fills a block in well under that, and the rest
     // of the slot is for the commit and publish.
@@ -79,11 +84,13 @@ export function nodeTimings(opts: Pick<NodeOptions, 'blockTimeMs' | 'lease'>): N
     // A standby tries eight times per TTL (at least every 50 ms): a dead leader is replaced within
     // about TTL + TTL/8, without hammering the backend.
     retryIntervalMs: Math.max(50, Math.floor(ttl / 8)),
-    probeIntervalMs: PROBE_INTERVAL_MS,
+    probeIntervalMs: probeMs,
+    healthRecordTtlMs: 3 * probeMs,
+    maxBlockGapMs: opts.health.maxBlockGapBlocks * blockTimeMs,
     watcherPollMs: WATCHER_FALLBACK_POLL_MS,
     deadlines: {
       // A probe is bounded by its interval; twice that and a second more is a hung probe.
-      healthMonitor: 2 * PROBE_INTERVAL_MS + 1_000,
+      healthMonitor: 2 * probeMs + 1_000,
       // Its handlers release or hand over the lease: one lease TTL, plus the lease backend's answer time.
       elector: ttl + 3_000,
       // One block a handler: the block time, plus 2 s for a healthy EL's answers (milliseconds

@@ -37,6 +37,7 @@ export class StatusBoard implements StatusReport {
       sync: null,
       problems: {},
       mempool: null,
+      health: null,
     };
   }
 

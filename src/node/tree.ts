@@ -53,6 +53,8 @@ export interface TreeModules {
   mempool: MempoolService | null;
   pool: Pool;
   publisherMetrics: PublisherMetrics;
+  /** Counted per step-down for health (`baton_failovers_total{reason}`). */
+  onStepDown?: (reason: string) => void;
 }
 
 /** The restart budget of every supervisor: five restarts in 30 s, then it gives up (the root: the node exits). */
@@ -86,8 +88,25 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
 
   const healthMonitor = worker(actors.healthMonitor, timings.deadlines.healthMonitor, () =>
     healthMonitorActor(
-      { intervalMs: timings.probeIntervalMs, clusterEveryProbes: 5 },
-      { backend: modules.backend, engine, report, mempool: mempool?.mempool, leaseCluster: modules.leaseCluster, elector: leaderCapable ? actors.elector : undefined, syncer: actors.syncer },
+      {
+        identity: o.instanceId,
+        leaderCapable,
+        intervalMs: timings.probeIntervalMs,
+        recordTtlMs: timings.healthRecordTtlMs,
+        clusterEveryProbes: 5,
+        thresholds: { elFailures: o.health.elFailures, maxBlockGapMs: timings.maxBlockGapMs, productionFailures: o.health.productionFailures, minTermMs: o.health.minTermMs, holdOffMs: o.health.holdOffMs },
+      },
+      {
+        backend: modules.backend,
+        engine,
+        store,
+        report,
+        mempool: mempool?.mempool,
+        leaseCluster: modules.leaseCluster,
+        elector: leaderCapable ? actors.elector : undefined,
+        syncer: actors.syncer,
+        onStepDown: modules.onStepDown,
+      },
     ),
   );
   const elector = worker(actors.elector, timings.deadlines.elector, () =>
@@ -100,11 +119,11 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
         meta: { apiUrl: state.advertiseUrl },
         startPaused: state.paused,
       },
-      { backend: modules.backend, report, listeners: [actors.builder, actors.syncer] },
+      { backend: modules.backend, report, listeners: [actors.builder, actors.syncer, actors.healthMonitor], monitor: actors.healthMonitor },
     ),
   );
   const publisher = worker(actors.publisher, timings.deadlines.publisher, () =>
-    publisherActor({ engine, store, report, sinks: modules.leaderSinks, identity: o.instanceId, metrics: modules.publisherMetrics, watcher }),
+    publisherActor({ engine, store, report, sinks: modules.leaderSinks, identity: o.instanceId, metrics: modules.publisherMetrics, watcher, monitor: actors.healthMonitor }),
   );
   const builder = worker(actors.builder, timings.deadlines.builder, () =>
     builderActor(
@@ -117,7 +136,7 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
         replayBudgetMs: timings.deadlines.builder / 2,
         commitTimeoutMs: timings.deadlines.publisher,
       },
-      { engine, store, report, mempool: mempool?.mempool, publisher: actors.publisher, elector: actors.elector },
+      { engine, store, report, mempool: mempool?.mempool, publisher: actors.publisher, elector: actors.elector, monitor: actors.healthMonitor },
     ),
   );
   // A member stores what it executes in its own database; a standby shares the leader's. Both serve

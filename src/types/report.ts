@@ -6,6 +6,21 @@
  */
 import type { MempoolSizes } from './mempool.js';
 
+/** The HealthMonitor's verdict as `/health` shows it. */
+export interface HealthReport {
+  verdict: 'healthy' | 'unhealthy';
+  reasons: string[];
+  /** Could this node take over now (a standby's readiness; false on a leader and a member). */
+  ready: boolean;
+  notReadyBecause: string[];
+  /** The other leader-capable nodes, from their health records. */
+  standbys: { id: string; ready: boolean; reasons: string[]; elHead: string | null }[];
+  /** Why an unhealthy leader has not handed over (no ready standby, minimum term), or null. */
+  staying: string | null;
+  /** This node's recent step-downs for health, newest first. */
+  stepDowns: { at: string; reason: string; to: string }[];
+}
+
 /** Whether and why this node produces blocks. */
 export interface ProducerStatus {
   /** `following`: not leader; `resuming`: catching the EL up to the committed head; `producing`; `stalled`: leader but not producing. */
@@ -52,6 +67,8 @@ export interface NodeStatus {
   sync: SyncStatus | null;
   /** Components that are degraded, each with a reason; any entry makes `/health` 503. */
   problems: Record<string, string>;
+  /** The HealthMonitor's verdict on this node, and what it did about it (null until its first probe). */
+  health: HealthReport | null;
   /** The shared mempool's last known sizes (the HealthMonitor's probe); null without Redis. */
   mempool: MempoolSizes | null;
 }
