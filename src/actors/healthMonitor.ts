@@ -2,6 +2,7 @@ import type { EngineApi } from '../adapters/engine/interface.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
 import type { Mempool } from '../adapters/mempool/interface.js';
 import type { IBlockStore } from '../adapters/postgres/interface.js';
+import { untilAborted } from '../runtime/abort.js';
 import type { Actor, ActorContext, ActorRef } from '../runtime/actor.js';
 import type { NodeHealthRecord } from '../types/health.js';
 import type { LeaderInfo } from '../types/leader.js';
@@ -53,6 +54,15 @@ interface MonitorState extends Observations {
 const STEP_DOWN_HISTORY = 10;
 
 /**
+ * How long the EL may take to name its head: half the probe interval, at most 500 ms. The EL runs
+ * beside the node (loopback): one that cannot answer this cheapest call in half a second is hung or
+ * drowning, and `--health-el-failures` such answers in a row make it unreachable.
+ */
+function elProbeTimeoutMs(intervalMs: number): number {
+  return Math.max(100, Math.min(500, Math.floor(intervalMs / 2)));
+}
+
+/**
  * The HealthMonitor (DESIGN §2): the node's judgement of itself, and the only actor that asks a
  * healthy leader to step down. Once per interval it probes the lease backend (who leads), the EL
  * (its head) and the database (the committed head); the Builder and Publisher tell it how
@@ -73,11 +83,12 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
 
   async function probe(state: MonitorState, ctx: ActorContext<HealthMonitorMsg>): Promise<void> {
     const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(opts.intervalMs)]);
+    const elSignal = AbortSignal.any([ctx.signal, AbortSignal.timeout(elProbeTimeoutMs(opts.intervalMs))]);
     const [holder, elHead, committed, sizes, cluster, records] = await Promise.allSettled([
       backend.current(signal),
-      engine.getBlockByNumber('latest', { signal }),
-      modules.store.head(),
-      modules.mempool?.sizes() ?? Promise.resolve(null),
+      engine.getBlockByNumber('latest', { signal: elSignal }),
+      modules.store.head(signal),
+      modules.mempool ? untilAborted(modules.mempool.sizes(), signal) : Promise.resolve(null),
       modules.leaseCluster && state.probes % opts.clusterEveryProbes === 0 ? modules.leaseCluster(signal) : Promise.resolve(undefined),
       opts.leaderCapable && backend.healthRecords ? backend.healthRecords(signal) : Promise.resolve([]),
     ]);
@@ -105,7 +116,7 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
   async function act(state: MonitorState, ctx: ActorContext<HealthMonitorMsg>): Promise<void> {
     const now = performance.now();
     const verdict = judge(state, now, t);
-    const ready = readiness(state, verdict);
+    const ready = readiness(state, verdict, now);
     let staying: string | null = null;
     if (opts.leaderCapable) {
       await publish(state, verdict, ready, ctx);
@@ -155,6 +166,7 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
     if (!target || !modules.elector) return 'unhealthy, but no ready standby to hand over to: stays leader and keeps retrying';
     const reason = `unhealthy: ${verdict.reasons.join('; ')}`;
     state.steppingDownFrom = term.epoch;
+    state.heldOffUntil = now + t.holdOffMs;
     state.stepDowns = [{ at: new Date().toISOString(), reason, to: target.id }, ...state.stepDowns].slice(0, STEP_DOWN_HISTORY);
     modules.onStepDown?.(failoverReason(verdict));
     ctx.logger.warn({ reasons: verdict.reasons, readyStandby: target.id, epoch: term.epoch }, 'Leader unhealthy; stepping down for a ready standby');
@@ -175,6 +187,7 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
         elHead: null,
         committedHead: null,
         paused: false,
+        heldOffUntil: 0,
         term: null,
         holder: null,
         others: [],
@@ -189,7 +202,9 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
           await probe(state, ctx);
           await act(state, ctx);
           state.probes++;
-          ctx.schedule(Math.max(0, opts.intervalMs - (performance.now() - started)), { type: 'probe' });
+          // After a failed EL probe, look again at once: a hung EL is judged in two short probes, not two intervals.
+          const nextInMs = state.elFailures > 0 ? 0 : Math.max(0, opts.intervalMs - (performance.now() - started));
+          ctx.schedule(nextInMs, { type: 'probe' });
           return state;
         }
         case 'leadershipAcquired':

@@ -29,6 +29,8 @@ export interface Observations {
   elHead: bigint | null;
   committedHead: bigint | null;
   paused: boolean;
+  /** Until when (`performance.now()`) this node stays out of the race after stepping down for health; 0 when not. */
+  heldOffUntil: number;
   /** This node's term, by its Elector: since when (`performance.now()`), and its last commit. */
   term: { epoch: bigint; since: number; lastCommitAt: number } | null;
 }
@@ -52,10 +54,11 @@ export function judge(o: Observations, now: number, t: HealthThresholds): Verdic
   return { healthy: reasons.length === 0, reasons };
 }
 
-/** Ready to take over: healthy, not paused, and its EL at (within one block of) the committed head. */
-export function readiness(o: Observations, v: Verdict): Verdict {
+/** Ready to take over: healthy, not paused or held off, and its EL at (within one block of) the committed head. */
+export function readiness(o: Observations, v: Verdict, now: number): Verdict {
   const reasons = [...v.reasons];
   if (o.paused) reasons.push('paused by an operator');
+  if (now < o.heldOffUntil) reasons.push(`held off for ${((o.heldOffUntil - now) / 1000).toFixed(1)} s more after stepping down for health`);
   if (o.elHead === null) reasons.push('its execution client head is unknown');
   else if (o.committedHead !== null && o.elHead + 1n < o.committedHead) reasons.push(`its execution client is at block ${o.elHead}, behind the committed head ${o.committedHead}`);
   return { healthy: reasons.length === 0, reasons };

@@ -141,11 +141,14 @@ export class BlockStore implements IBlockStore {
   }
 
   /** The highest committed block, or null before the first commit. */
-  async head(): Promise<CommittedBlock | null> {
-    const rows = await this.run(
-      () => this.sql<SummaryRow[]>`
+  async head(signal?: AbortSignal): Promise<CommittedBlock | null> {
+    const rows = await this.run(() =>
+      cancelledBy(
+        signal,
+        this.sql<SummaryRow[]>`
         SELECT block_number, block_hash, parent_hash, timestamp, tx_count, epoch, leader
         FROM payloads ORDER BY block_number DESC LIMIT 1`,
+      ),
     );
     return rows[0] ? toSummary(rows[0]) : null;
   }
@@ -219,6 +222,32 @@ export class BlockStore implements IBlockStore {
       throw err;
     }
   }
+}
+
+/**
+ * A query that rejects at once when `signal` aborts, and is cancelled on the server: a caller that
+ * must answer in time (the HealthMonitor's probe) is not held by an unreachable database.
+ */
+function cancelledBy<T>(signal: AbortSignal | undefined, query: postgres.PendingQuery<T & postgres.Row[]>): Promise<T> {
+  if (!signal) return query;
+  if (signal.aborted) return Promise.reject(new StoreError(StoreErrorCode.DB_UNREACHABLE, `aborted: ${String(signal.reason)}`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      void query.cancel();
+      reject(new StoreError(StoreErrorCode.DB_UNREACHABLE, `no answer in time: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    query.then(
+      (rows) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(rows);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 async function isEmpty(tx: postgres.TransactionSql<{ bigint: bigint }>): Promise<boolean> {

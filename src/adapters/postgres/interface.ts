@@ -12,7 +12,8 @@ export interface CommitResult {
 export interface IBlockStore {
   migrate(): Promise<void>;
   commitBlock(block: BlockToCommit, epoch: bigint, leader: string): Promise<CommitResult>;
-  head(): Promise<CommittedBlock | null>;
+  /** The highest committed block; with `signal`, rejects (and cancels the query) as soon as it aborts. */
+  head(signal?: AbortSignal): Promise<CommittedBlock | null>;
   getByNumber(number: bigint): Promise<StoredBlock | null>;
   getByHash(hash: string): Promise<StoredBlock | null>;
   range(afterNumber: bigint, limit: number): Promise<StoredBlock[]>;
