@@ -125,6 +125,8 @@ const EMPTY_TEMPLATE: PayloadTemplate = {
  * `calls` logs every call with its outcome.
  */
 export class MemoryEl implements EngineApi {
+  /** The default template, for a test that wants a variant of it. */
+  static readonly emptyTemplate = EMPTY_TEMPLATE;
   private readonly template: PayloadTemplate;
   private readonly hashing: 'header' | 'cheap';
   private readonly chainIdValue: bigint;
