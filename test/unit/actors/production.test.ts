@@ -5,6 +5,7 @@
 import test, { type ExecutionContext } from 'ava';
 import type { ElectorMsg, LeadershipMsg } from '../../../src/actors/messages.js';
 import { actors } from '../../../src/node/tree.js';
+import type { CodedError } from '../../../src/runtime/errors.js';
 import { eventually, publishingBreaks, standIn, storeChainBreaks, testNode, withDeadlines } from '../../helpers/actorTree.js';
 import { MemoryEl } from '../../helpers/memoryEl.js';
 import { MemoryStore } from '../../helpers/memoryStore.js';
@@ -81,6 +82,25 @@ test('given leadership, the Builder replays the committed chain into its EL and 
   t.is((await p.el.getBlockByNumber(3))?.hash, predecessor[2]!.summary.hash, 'the EL was given the committed blocks it lacked');
   t.deepEqual(publishingBreaks(p.sink, p.store, 4n), [], 'published after commit, in order, none of the predecessor’s');
   t.true(p.report.producerStates().includes('producing'));
+});
+
+test('the term’s first write raises the fence: a deposed leader’s late commit is refused before this term commits anything', async (t) => {
+  const predecessorEl = new MemoryEl();
+  const [one, two] = await predecessorEl.produce(2);
+  const store = new MemoryStore();
+  await store.commitBlock({ ...one!.summary, payloadData: one!.payloadData, requestsData: one!.requestsData }, 1n, 'node-old');
+  const p = await production(t, { store });
+  // This node's EL does not answer yet: the Builder gets no further than the fence and the head.
+  p.el.failNext('getBlockByNumber', { times: Infinity });
+  p.lead();
+  await eventually('the Builder tried to resume', () => p.el.callsOf('getBlockByNumber').length > 0);
+
+  const late = store.commitBlock({ ...two!.summary, payloadData: two!.payloadData, requestsData: two!.requestsData }, 1n, 'node-old');
+  t.is((await t.throwsAsync<CodedError>(late))?.code, 'STALE_EPOCH');
+  t.is(p.head(), 1n);
+  p.el.clearFaults();
+  await eventually('this term’s first block', () => p.head() >= 2n);
+  t.is((await p.store.getByNumber(2n))?.epoch, EPOCH);
 });
 
 test('a block the EL built but nobody committed is discarded: the Builder moves the EL back to the committed head', async (t) => {
