@@ -58,16 +58,21 @@ export class RecordingReport extends StatusBoard {
   }
 }
 
-/** A sink (the feed's place in the pipeline) that records what was published to it. */
-export function recordingSink(name = 'feed'): BlockSink & { published: { number: bigint; hash: string }[] } {
-  const published: { number: bigint; hash: string }[] = [];
-  return {
+/** A sink (the feed's place in the pipeline) that records what was published to it; `failNext` makes that many publishes throw. */
+export function recordingSink(name = 'feed'): BlockSink & { published: { number: bigint; hash: string }[]; failNext: number } {
+  const sink = {
     name,
-    published,
+    published: [] as { number: bigint; hash: string }[],
+    failNext: 0,
     async publish(block: EncodedBlock) {
-      published.push({ number: block.summary.number, hash: block.summary.hash });
+      if (sink.failNext > 0) {
+        sink.failNext--;
+        throw new Error(`${name}: injected failure`);
+      }
+      sink.published.push({ number: block.summary.number, hash: block.summary.hash });
     },
   };
+  return sink;
 }
 
 /**

@@ -61,6 +61,8 @@ export interface ElCall {
   at: number;
   /** A forkchoiceUpdated with payload attributes: the start of a build. */
   building?: boolean;
+  /** The block a newPayload carried. */
+  block?: { number: bigint; hash: Data };
   /** `ok`, a payload status the fake answered, `failed` (an armed failure or a refusal), `hung`, then `aborted` when its signal fired. */
   outcome: 'pending' | 'ok' | 'failed' | 'hung' | 'aborted' | PayloadStatus;
 }
@@ -228,7 +230,7 @@ export class MemoryEl implements EngineApi {
         if (this.builds.size > KEPT_BUILDS) this.builds.delete(this.builds.keys().next().value!);
       }
       return { payloadStatus: { status: 'VALID', latestValidHash: head.hash, validationError: null }, payloadId };
-    }, attributes != null);
+    }, { building: attributes != null });
   }
 
   getPayloadV4(payloadId: Data, opts?: CallOptions): Promise<GetPayloadV4Response> {
@@ -275,7 +277,7 @@ export class MemoryEl implements EngineApi {
         this.blocks.set(hash, { number: parent.number + 1n, hash, parentHash: parent.hash, timestamp: BigInt(payload.timestamp), txHashes });
       }
       return { status: 'VALID', latestValidHash: hash, validationError: null };
-    });
+    }, { block: { number: BigInt(payload.blockNumber), hash: payload.blockHash.toLowerCase() } });
   }
 
   getBlockByNumber(block: BlockTag | bigint | number, opts?: CallOptions): Promise<ElBlock | null> {
@@ -310,8 +312,8 @@ export class MemoryEl implements EngineApi {
   }
 
   /** One call: logged, then the armed fault or the method's own answer. */
-  private async serve<T>(method: EngineMethod, args: unknown[], opts: CallOptions | undefined, normal: () => T, building?: boolean): Promise<T> {
-    const call: ElCall = { method, at: performance.now(), outcome: 'pending', ...(building === undefined ? {} : { building }) };
+  private async serve<T>(method: EngineMethod, args: unknown[], opts: CallOptions | undefined, normal: () => T, detail: Pick<ElCall, 'building' | 'block'> = {}): Promise<T> {
+    const call: ElCall = { method, at: performance.now(), outcome: 'pending', ...detail };
     this.calls.push(call);
     if (opts?.signal?.aborted) {
       call.outcome = 'aborted';

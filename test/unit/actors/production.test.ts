@@ -195,6 +195,39 @@ test('an EL call that never answers is cut by the Builder’s deadline; the rest
   t.is(p.sup.restartCounts().publisher, 0);
 });
 
+test('a block its own EL calls INVALID is not committed or published: the Publisher refuses it, the Builder retries', async (t) => {
+  const p = await production(t);
+  p.lead();
+  await eventually('two blocks committed', () => p.head() >= 2n);
+  p.el.answerNext('newPayloadV4', 'INVALID', { validationError: 'bad block' });
+  await eventually('the refusal', () => p.el.callsOf('newPayloadV4').some((c) => c.outcome === 'INVALID'));
+  const headAtRefusal = p.head();
+  const refused = p.el.callsOf('newPayloadV4').find((c) => c.outcome === 'INVALID')!.block!;
+  t.is(refused.number, headAtRefusal + 1n, 'not committed');
+  await eventually('production resumed', () => p.head() >= headAtRefusal + 2n);
+
+  t.true(p.report.producerStates().some((s) => s.startsWith('stalled: EL_REJECTED')), 'reported with its cause');
+  t.deepEqual(storeChainBreaks(p.store), []);
+  t.deepEqual(publishingBreaks(p.sink, p.store), []);
+  t.deepEqual(p.sup.restartCounts(), { elector: 0, publisher: 0, builder: 0 }, 'a refused commit is an answer, not a crash');
+});
+
+test('a sink that fails is reported as a problem, production goes on, and the next publish clears it', async (t) => {
+  const p = await production(t);
+  p.lead();
+  await eventually('two blocks committed', () => p.head() >= 2n);
+  p.sink.failNext = 1;
+  await eventually('the failure reported', () => p.report.history.some((e) => e.kind === 'problem' && e.component === 'feed' && e.reason !== null));
+  const failedAt = p.head();
+  await eventually('two more blocks', () => p.head() >= failedAt + 2n);
+
+  const reason = p.report.history.find((e) => e.kind === 'problem' && e.component === 'feed' && e.reason !== null);
+  t.regex(reason?.kind === 'problem' ? (reason.reason ?? '') : '', /publishing block \d+ failed: feed: injected failure/);
+  t.is(p.report.current.problems.feed, undefined, 'cleared by the next publish');
+  t.deepEqual(storeChainBreaks(p.store), [], 'committed regardless');
+  t.is(p.sup.restartCounts().publisher, 0);
+});
+
 /** Production with the node's own deadlines until the EL's next newPayload (the Publisher's) hangs and the Publisher has been restarted. */
 async function publisherHang(t: ExecutionContext) {
   const p = await production(t);
