@@ -7,7 +7,6 @@
  * The blocks are the recorded payload renumbered and relinked, each with its correct block hash,
  * served by the real block API over a real store.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +15,11 @@ import { pino } from 'pino';
 import postgres from 'postgres';
 import type { Config } from '../src/cli/config.js';
 import { parseConfig } from '../src/cli/config.js';
-import type { ExecutionPayloadV3 } from '../src/types/engine.js';
 import { attachFeed } from '../src/adapters/feed/index.js';
 import { createApiServer } from '../src/adapters/http/index.js';
 import { openBlockStore } from '../src/adapters/postgres/index.js';
 import { startNode } from '../src/node/index.js';
-import { encodeBlock } from '../src/tasks/encodeBlock.js';
-import { verifyPayload } from '../src/tasks/verifyPayload.js';
+import { loadTemplate, MemoryEl } from '../test/helpers/memoryEl.js';
 import { createDatabase } from '../test/helpers/services.js';
 import { ReplayEl } from './replayEl.js';
 import { reportSection, type Row } from './stats.js';
@@ -43,17 +40,11 @@ export async function runCatchupBench(quick: boolean, log: (line: string) => voi
   const feed = attachFeed(api.app, {}, { store, logger });
   let node: Awaited<ReturnType<typeof startNode>> | null = null;
   try {
-    // The committed chain a leader would serve: correct hashes, so the member's verification passes.
-    const recorded = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { executionPayload: ExecutionPayloadV3; executionRequests: string[]; parentBeaconBlockRoot: string };
-    const genesis = (await el.call('eth_getBlockByNumber', ['0x0'])) as { hash: string; timestamp: string };
-    let parent = { hash: genesis.hash, timestamp: BigInt(genesis.timestamp) };
-    for (let n = 1n; n <= BigInt(blocks); n++) {
-      const executionPayload = { ...recorded.executionPayload, blockNumber: `0x${n.toString(16)}`, parentHash: parent.hash, timestamp: `0x${(parent.timestamp + 1n).toString(16)}` };
-      const draft = encodeBlock({ executionPayload, blobCommitments: [], parentBeaconBlockRoot: recorded.parentBeaconBlockRoot, executionRequests: recorded.executionRequests });
-      executionPayload.blockHash = verifyPayload(draft).computedHash;
-      const block = encodeBlock({ executionPayload, blobCommitments: [], parentBeaconBlockRoot: recorded.parentBeaconBlockRoot, executionRequests: recorded.executionRequests });
+    // The committed chain a leader would serve, built by an in-memory EL of the same genesis with
+    // correct hashes, so the member's verification passes.
+    const leaderEl = new MemoryEl({ template: loadTemplate(FIXTURE) });
+    for (const block of await leaderEl.produce(blocks)) {
       await store.commitBlock({ ...block.summary, payloadData: block.payloadData, requestsData: block.requestsData }, 1n, 'bench-leader');
-      parent = { hash: block.summary.hash, timestamp: block.summary.timestamp };
     }
     await api.listen();
     const config = parseConfig(['--role', 'member', '--instance-id', 'bench-member', '--leader-url', `http://127.0.0.1:${api.port}`, '--eth-client-url', elUrl, '--eth-rpc-url', elUrl, '--jwt-secret', '00'.repeat(32), '--postgres-url', memberDb.url, '--data-dir', dataDir, '--health-addr', '127.0.0.1:0', '--api-addr', '127.0.0.1:0'], {});
