@@ -25,7 +25,7 @@ export interface BuilderOptions {
    * continues on the next tick): well inside the Builder's handler deadline.
    */
   replayBudgetMs: number;
-  /** How long the Publisher may take to commit and publish a block: its own handler deadline. */
+  /** How long to wait for the Publisher's commit: within this Builder's own deadline, so a hung Publisher is a failed slot here, not a crash. */
   commitTimeoutMs: number;
 }
 

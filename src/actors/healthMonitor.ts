@@ -176,7 +176,7 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
 
   return {
     init(ctx) {
-      ctx.send(ctx.self, { type: 'probe' });
+      ctx.send(ctx.self, { type: 'probe', loop: ctx.incarnation });
       return {
         probes: 0,
         elFailures: 0,
@@ -198,13 +198,14 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'probe': {
+          if (msg.loop !== ctx.incarnation) return state; // the last incarnation's, handed over by its crash
           const started = performance.now();
           await probe(state, ctx);
           await act(state, ctx);
           state.probes++;
           // After a failed EL probe, look again at once: a hung EL is judged in two short probes, not two intervals.
           const nextInMs = state.elFailures > 0 ? 0 : Math.max(0, opts.intervalMs - (performance.now() - started));
-          ctx.schedule(nextInMs, { type: 'probe' });
+          ctx.schedule(nextInMs, { type: 'probe', loop: ctx.incarnation });
           return state;
         }
         case 'leadershipAcquired':

@@ -62,8 +62,8 @@ export type ExecutorMsg =
 
 export type SyncerMsg =
   | LeadershipMsg
-  /** Discover the leader, keep the source open, hand queued blocks to the Executor. */
-  | { type: 'tick' }
+  /** Discover the leader, keep the source open, hand queued blocks to the Executor (the tick loop of incarnation `loop`). */
+  | { type: 'tick'; loop: number }
   /** From the HealthMonitor: who holds the lease and where its API is, as the lease backend last said. */
   | { type: 'leader'; leader: LeaderInfo | null };
 
@@ -76,8 +76,8 @@ export type MempoolWatcherMsg =
 export type HealthMonitorMsg =
   /** From the Elector: this node's term, which the monitor judges (a leader must keep committing). */
   | LeadershipMsg
-  /** The probe clock: ask the lease backend who leads, the EL where its head is, the database its committed head. */
-  | { type: 'probe' }
+  /** The probe clock (of the incarnation `loop`): ask the lease backend who leads, the EL where its head is, the database its committed head. */
+  | { type: 'probe'; loop: number }
   /** From the Publisher: a block committed by this node. */
   | { type: 'committed'; number: bigint }
   /** From the Builder: a slot failed; `engine` when it was the EL that failed (unreachable, timed out, refused). */

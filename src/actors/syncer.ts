@@ -89,7 +89,7 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
   function wake(state: SyncerState, ctx: ActorContext<SyncerMsg>): void {
     if (state.tickPending) return;
     state.tickPending = true;
-    ctx.send(ctx.self, { type: 'tick' });
+    ctx.send(ctx.self, { type: 'tick', loop: ctx.incarnation });
   }
 
   function openFeed(state: SyncerState, ctx: ActorContext<SyncerMsg>, url: string): void {
@@ -215,6 +215,7 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'tick': {
+          if (msg.loop !== ctx.incarnation) return state; // the last incarnation's, handed over by its crash
           state.tickPending = false;
           if (state.halted) return state;
           let nextInMs: number;
@@ -225,7 +226,7 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
             nextInMs = onFailure(state, ctx, err as Error);
           }
           if (nextInMs === 0) wake(state, ctx);
-          else if (nextInMs > 0) ctx.schedule(nextInMs, { type: 'tick' });
+          else if (nextInMs > 0) ctx.schedule(nextInMs, { type: 'tick', loop: ctx.incarnation });
           return state;
         }
         case 'leader':

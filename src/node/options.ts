@@ -49,6 +49,12 @@ export interface NodeTimings {
   healthRecordTtlMs: number;
   /** A leader with no committed block for this long is unhealthy (`--health-max-block-gap` block times). */
   maxBlockGapMs: number;
+  /**
+   * How long the Builder waits for the Publisher's commit: what is left of its own deadline after
+   * the build wait, less half a second. A hung Publisher then costs the Builder a failed slot (it
+   * retries), not a deadline of its own: the Publisher's deadline restarts both, once.
+   */
+  commitWaitMs: number;
   /** The watcher's fallback poll for committed blocks it was not told of. */
   watcherPollMs: number;
   /** Per actor: a handler running longer than this is hung, a crash its supervisor restarts (DESIGN §1). */
@@ -73,10 +79,12 @@ export function nodeTimings(opts: Pick<NodeOptions, 'blockTimeMs' | 'lease' | 'h
   const { blockTimeMs } = opts;
   const ttl = opts.lease.ttlMs;
   const probeMs = opts.health.intervalMs;
+  const builderDeadlineMs = blockTimeMs + 2_000;
+  const buildWaitMs = Math.min(500, Math.floor(blockTimeMs / 2));
   return {
     // Half the slot, at most 500 ms: the embedded EL fills a block in well under that, and the rest
     // of the slot is for the commit and publish.
-    buildWaitMs: Math.min(500, Math.floor(blockTimeMs / 2)),
+    buildWaitMs,
     // A third of the TTL (the renew period: a renewal is then due) or one block time, whichever is less.
     leaseGuardMs: Math.min(Math.floor(ttl / 3), blockTimeMs),
     // Three renewals per TTL: two may fail before the lease lapses.
@@ -87,6 +95,7 @@ export function nodeTimings(opts: Pick<NodeOptions, 'blockTimeMs' | 'lease' | 'h
     probeIntervalMs: probeMs,
     healthRecordTtlMs: 3 * probeMs,
     maxBlockGapMs: opts.health.maxBlockGapBlocks * blockTimeMs,
+    commitWaitMs: builderDeadlineMs - buildWaitMs - 500,
     watcherPollMs: WATCHER_FALLBACK_POLL_MS,
     deadlines: {
       // A probe is bounded by its interval; twice that and a second more is a hung probe.
@@ -96,8 +105,8 @@ export function nodeTimings(opts: Pick<NodeOptions, 'blockTimeMs' | 'lease' | 'h
       // One block a handler: the block time, plus 2 s for a healthy EL's answers (milliseconds
       // each) and the commit; at the default 1 s block time, a hung Builder or Publisher is
       // restarted within 3 s, though the spec allows an EL 8 s for a forkchoice.
-      publisher: blockTimeMs + 2_000,
-      builder: blockTimeMs + 2_000,
+      publisher: builderDeadlineMs,
+      builder: builderDeadlineMs,
       // A member executes what the leader built, as slowly as its EL needs: the spec's newPayload
       // and forkchoice timeouts, plus the store.
       executor: SPEC_NEW_PAYLOAD_MS + SPEC_FORKCHOICE_MS + 4_000,

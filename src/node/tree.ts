@@ -134,7 +134,7 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
         leaseGuardMs: timings.leaseGuardMs,
         mempoolBatchSize: o.mempool.batchSize,
         replayBudgetMs: timings.deadlines.builder / 2,
-        commitTimeoutMs: timings.deadlines.publisher,
+        commitTimeoutMs: timings.commitWaitMs,
       },
       { engine, store, report, mempool: mempool?.mempool, publisher: actors.publisher, elector: actors.elector, monitor: actors.healthMonitor },
     ),

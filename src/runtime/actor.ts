@@ -32,6 +32,11 @@ export interface ActorContext<M extends Message = Message> {
   readonly name: string;
   /** This actor's own address, for messages to itself and for others to answer to. */
   readonly self: ActorRef<M>;
+  /**
+   * Unique to this incarnation. A timer loop's messages to itself carry it, so the message that
+   * crashed the last incarnation (which the next one is handed again) does not start a second loop.
+   */
+  readonly incarnation: number;
   /** Fires when this incarnation stops: supervisor shutdown, a restart, or its deadline passing. */
   readonly signal: AbortSignal;
   readonly logger: Logger;

@@ -50,7 +50,12 @@ interface Incarnation {
   state: unknown;
   behavior: Actor<Message, unknown>;
   done: Promise<void>;
+  /** `ActorContext.incarnation`. */
+  readonly number: number;
 }
+
+/** Incarnation numbers, unique in this process. */
+let incarnations = 0;
 
 /** A worker child of this supervisor; its mailbox and restart count live in the actor system. */
 class WorkerSlot {
@@ -233,6 +238,7 @@ export class Supervisor {
       state: undefined,
       behavior: slot.spec.start(),
       done: Promise.resolve(),
+      number: ++incarnations,
     };
     slot.incarnation = inc;
     slot.actor.mailbox.reopen();
@@ -474,6 +480,7 @@ export class Supervisor {
     const ctx = {
       name: id,
       self,
+      incarnation: inc.number,
       signal: inc.controller.signal,
       logger: logger.child({ actor: id }),
       metrics: registry,

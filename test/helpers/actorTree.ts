@@ -15,7 +15,8 @@ import { type Config, parseConfig } from '../../src/cli/config.js';
 import { nodeOptions } from '../../src/cli/nodeOptions.js';
 import { nodeTimings, type NodeOptions, type NodeTimings } from '../../src/node/options.js';
 import { StatusBoard } from '../../src/node/status.js';
-import { supervisionTree, type TreeState } from '../../src/node/tree.js';
+import { actors, supervisionTree, type TreeState } from '../../src/node/tree.js';
+import type { HealthMonitorMsg } from '../../src/actors/messages.js';
 import { type Actor, type ActorContext, type ActorRef, type ChildSpec, isSupervisorSpec, type Message, type TreeSpec } from '../../src/runtime/actor.js';
 import { createRuntimeModules } from '../../src/runtime/index.js';
 import { Supervisor, type SupervisorModules } from '../../src/runtime/supervisor.js';
@@ -112,8 +113,13 @@ export interface TestNode {
   runtime: SupervisorModules;
   /** A child spec of the node's tree by id (a worker or a subtree), as `supervisionTree` built it. */
   spec(id: string): TreeSpec;
-  /** Runs `children` under a root supervisor (one_for_one, the node's intensity); stopped at the end of the test. */
+  /**
+   * Runs `children` under a root supervisor (one_for_one, the node's intensity); stopped at the end
+   * of the test. Without a HealthMonitor among them, a stand-in takes its place (the Builder,
+   * Publisher and Elector tell it how things go): what it heard is `monitorHeard`.
+   */
   start(children: TreeSpec[]): Promise<Supervisor>;
+  monitorHeard: HealthMonitorMsg[];
 }
 
 /**
@@ -136,6 +142,7 @@ export function testNode(t: ExecutionContext, flags: string[], overrides: { el?:
   const state: TreeState = { paused: false, advertiseUrl: `http://${o.instanceId}:8090`, ...overrides.treeState };
   const tree = supervisionTree(o, timings, { engine: el, store, backend, report, leaderSinks: [sink], followerSinks: [sink], mempool: null, pool: runtime.pool, publisherMetrics: noPublisherMetrics }, state);
   const supervisors: Supervisor[] = [];
+  const monitor = standIn<HealthMonitorMsg>(actors.healthMonitor);
   t.teardown(async () => {
     for (const sup of supervisors) await sup.stop();
     await runtime.pool.destroy();
@@ -156,8 +163,10 @@ export function testNode(t: ExecutionContext, flags: string[], overrides: { el?:
       if (!found) throw new Error(`the ${o.role} tree has no child ${id}`);
       return found;
     },
+    monitorHeard: monitor.received,
     async start(children) {
-      const sup = new Supervisor({ strategy: 'one_for_one', intensity: { maxRestarts: 5, periodMs: 30_000 }, children }, runtime);
+      const all = findSpec(children, actors.healthMonitor.id) ? children : [monitor.spec, ...children];
+      const sup = new Supervisor({ strategy: 'one_for_one', intensity: { maxRestarts: 5, periodMs: 30_000 }, children: all }, runtime);
       supervisors.push(sup);
       await sup.start();
       return sup;

@@ -4,7 +4,7 @@
  * one does, and a Syncer.
  */
 import test, { type ExecutionContext } from 'ava';
-import type { ElectorMsg, LeadershipMsg } from '../../../src/actors/messages.js';
+import type { ElectorMsg, HealthMonitorMsg, LeadershipMsg } from '../../../src/actors/messages.js';
 import { actors } from '../../../src/node/tree.js';
 import { eventually, standIn, testNode } from '../../helpers/actorTree.js';
 
@@ -27,11 +27,19 @@ async function elector(t: ExecutionContext, opts: { flags?: string[]; paused?: b
     },
   });
   const syncer = standIn<LeadershipMsg>(actors.syncer);
-  const sup = await node.start([node.spec('elector'), builder.spec, syncer.spec]);
+  // The HealthMonitor stand-in answers whenever an Elector (re)starts or is paused and tells it so
+  // (the real one answers at its next probe): ready, unless a test says otherwise.
+  const gate = { may: true, reason: null as string | null };
+  const monitor = standIn<HealthMonitorMsg>(actors.healthMonitor, {
+    handle(msg, ctx) {
+      if (msg.type === 'paused') ctx.send(actors.elector, { type: 'campaignGate', ...gate });
+    },
+  });
+  const sup = await node.start([monitor.spec, node.spec('elector'), builder.spec, syncer.spec]);
   const ask = <R>(msg: ElectorMsg) => sup.ask<R, ElectorMsg>(actors.elector, msg, 5_000);
   const acquired = (epoch: bigint) => heard.find((m): m is Extract<LeadershipMsg, { type: 'leadershipAcquired' }> => m.type === 'leadershipAcquired' && m.epoch === epoch);
   const current = () => node.backend.current(AbortSignal.timeout(5_000));
-  return { ...node, sup, heard, syncer, ask, acquired, current };
+  return { ...node, sup, heard, syncer, ask, acquired, current, gate };
 }
 
 test('acquires the lease and tells every listener, with the epoch and a deadline that renewals extend', async (t) => {
@@ -95,17 +103,19 @@ test('stepDown releases the lease and stays out of the race for the hold-off', a
   t.true(performance.now() - steppedDown >= 300, 'not before the hold-off');
 });
 
-test('an EL problem from the HealthMonitor keeps it from campaigning, and says so', async (t) => {
+test('a HealthMonitor that finds the node not ready keeps it from campaigning, and says so', async (t) => {
   const e = await elector(t, { paused: true });
-  e.sup.send(actors.elector, { type: 'elHealth', problem: 'execution client unreachable: down' });
+  Object.assign(e.gate, { may: false, reason: 'execution client unreachable: down' });
+  e.sup.send(actors.elector, { type: 'campaignGate', ...e.gate });
   await e.ask({ type: 'setPaused', paused: false });
 
-  t.is(e.report.current.notCampaigning, 'not campaigning: execution client unreachable: down');
+  await eventually('the reason reported', () => e.report.current.notCampaigning === 'execution client unreachable: down');
   // Nothing to wait for: eight retry periods without a campaign are the proof.
   await new Promise((resolve) => setTimeout(resolve, 8 * e.timings.retryIntervalMs));
   t.is(await e.current(), null);
-  e.sup.send(actors.elector, { type: 'elHealth', problem: null });
-  await eventually('leadership acquired once the EL answers', () => e.acquired(1n) !== undefined);
+  Object.assign(e.gate, { may: true, reason: null });
+  e.sup.send(actors.elector, { type: 'campaignGate', ...e.gate });
+  await eventually('leadership acquired once the node is ready', () => e.acquired(1n) !== undefined);
 });
 
 test('a crashed Elector releases the lease on the way out, and its new incarnation wins a new term', async (t) => {

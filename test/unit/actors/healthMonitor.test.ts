@@ -13,11 +13,15 @@ import type { LeaseBackend } from '../../../src/adapters/lease/interface.js';
 import type { Mempool } from '../../../src/adapters/mempool/interface.js';
 import { actors } from '../../../src/node/tree.js';
 import type { ChildSpec } from '../../../src/runtime/actor.js';
+import type { NodeHealthRecord } from '../../../src/types/health.js';
 import { eventually, standIn, testNode } from '../../helpers/actorTree.js';
 
 const INTERVAL_MS = 50;
 
-async function monitor(t: ExecutionContext, opts: { mempool?: Pick<Mempool, 'sizes'>; backend?: (real: LeaseBackend) => LeaseBackend; deadlineMs?: number } = {}) {
+/** The thresholds under test: two failed EL calls, three 50 ms blocks without a commit, no minimum term. */
+const THRESHOLDS = { elFailures: 2, maxBlockGapMs: 150, productionFailures: 3, minTermMs: 0, holdOffMs: 1_000 };
+
+async function monitor(t: ExecutionContext, opts: { mempool?: Pick<Mempool, 'sizes'>; backend?: (real: LeaseBackend) => LeaseBackend; deadlineMs?: number; leaderCapable?: boolean } = {}) {
   const node = testNode(t, ['--role', 'leader', '--instance-id', 'node-a']);
   const syncer = standIn<SyncerMsg>(actors.syncer);
   const elector = standIn<ElectorMsg>(actors.elector);
@@ -29,17 +33,17 @@ async function monitor(t: ExecutionContext, opts: { mempool?: Pick<Mempool, 'siz
     handlerTimeoutMs: opts.deadlineMs ?? 2 * INTERVAL_MS + 1_000,
     start: () =>
       healthMonitorActor(
-        { intervalMs: INTERVAL_MS, clusterEveryProbes: 5 },
-        { backend: opts.backend?.(node.backend) ?? node.backend, engine: node.el, report: node.report, mempool: opts.mempool, elector: actors.elector, syncer: actors.syncer },
+        { identity: 'node-a', leaderCapable: opts.leaderCapable ?? true, intervalMs: INTERVAL_MS, recordTtlMs: 3 * INTERVAL_MS, clusterEveryProbes: 5, thresholds: THRESHOLDS },
+        { backend: opts.backend?.(node.backend) ?? node.backend, engine: node.el, store: node.store, report: node.report, mempool: opts.mempool, elector: actors.elector, syncer: actors.syncer },
       ),
   };
   const sup = await node.start([syncer.spec, elector.spec, spec]);
-  const elHealth = () => elector.received.filter((m) => m.type === 'elHealth');
+  const gates = () => elector.received.filter((m): m is Extract<ElectorMsg, { type: 'campaignGate' }> => m.type === 'campaignGate');
   const leaders = () => syncer.received.filter((m) => m.type === 'leader');
-  return { ...node, sup, syncer, elector, elHealth, leaders };
+  return { ...node, sup, syncer, elector, gates, leaders };
 }
 
-test('each probe reports the lease holder and the EL head, tells the Syncer who leads and the Elector that the EL answers', async (t) => {
+test('each probe reports the lease holder and the EL head, tells the Syncer who leads and the Elector it may campaign', async (t) => {
   const m = await monitor(t);
   await m.el.produce(2);
   const other = new FileLease({ path: m.leasePath }, { logger: pino({ level: 'silent' }) });
@@ -48,10 +52,10 @@ test('each probe reports the lease holder and the EL head, tells the Syncer who 
 
   const seen = m.leaders().filter((l) => l.leader !== null);
   t.deepEqual(seen.at(-1), { type: 'leader', leader: { holder: 'node-b', epoch: 1n, apiUrl: 'http://node-b:8090' } });
-  t.true(m.elHealth().length >= m.leaders().length - 1, 'the Elector is told on every probe too');
+  t.true(m.gates().length >= m.leaders().length - 1, 'the Elector is told on every probe too');
   t.true(
-    m.elHealth().every((h) => h.type === 'elHealth' && h.problem === null),
-    'the EL answers',
+    m.gates().every((g) => g.may),
+    'a ready node may campaign',
   );
   const s = m.report.current;
   t.is(s.holder, 'node-b');
@@ -61,29 +65,25 @@ test('each probe reports the lease holder and the EL head, tells the Syncer who 
   t.deepEqual(s.problems, {});
 });
 
-test('an EL that fails makes it tell the Elector and report problems.el; the problem clears when the EL answers again', async (t) => {
+test('an EL that fails makes it report problems.el and keep the Elector from campaigning; both clear when the EL answers again', async (t) => {
   const m = await monitor(t);
-  await eventually('a first probe', () => m.elHealth().length >= 1);
+  await eventually('a first probe', () => m.gates().length >= 1);
   m.el.failNext('getBlockByNumber', { times: Infinity });
   await eventually('problems.el reported', () => m.report.current.problems.el !== undefined);
 
   t.regex(m.report.current.problems.el!, /execution client unreachable: .*ENGINE_UNREACHABLE/);
-  await eventually('the Elector told', () => m.elHealth().some((h) => h.type === 'elHealth' && h.problem !== null));
-  const told = m.elHealth().find((h) => h.type === 'elHealth' && h.problem !== null);
-  t.is(told?.type === 'elHealth' ? told.problem : null, m.report.current.problems.el!);
+  await eventually('the Elector told not to campaign', () => m.gates().some((g) => !g.may));
+  t.regex(m.gates().find((g) => !g.may)?.reason ?? '', /execution client unreachable \(2 calls failed\)/);
 
   m.el.clearFaults();
   await eventually('problems.el cleared', () => m.report.current.problems.el === undefined);
-  await eventually('the Elector told the EL answers', () => {
-    const last = m.elHealth().at(-1);
-    return last?.type === 'elHealth' && last.problem === null;
-  });
+  await eventually('the Elector told it may campaign again', () => m.gates().at(-1)?.may === true);
   t.is(m.sup.restartCounts().healthMonitor, 0);
 });
 
 test('an EL that never answers is cut by the probe’s own bound, reported, and the HealthMonitor keeps probing', async (t) => {
   const m = await monitor(t);
-  await eventually('a first probe', () => m.elHealth().length >= 1);
+  await eventually('a first probe', () => m.gates().length >= 1);
   m.el.hangNext('getBlockByNumber');
   // The next probe follows at once (the hung one used up its period): the report's history has both.
   const elProblems = () => m.report.history.filter((e) => e.kind === 'problem' && e.component === 'el').map((e) => e.kind === 'problem' && e.reason);
@@ -104,8 +104,8 @@ test('a lease backend that fails is reported as problems.lease, and the Syncer i
   await writeFile(m.leasePath, 'not a lease');
   await eventually('problems.lease reported', () => m.report.current.problems.lease !== undefined);
   const told = m.leaders().length;
-  const probes = m.elHealth().length;
-  await eventually('two more probes', () => m.elHealth().length >= probes + 2);
+  const probes = m.gates().length;
+  await eventually('two more probes', () => m.gates().length >= probes + 2);
 
   t.regex(m.report.current.problems.lease!, /lease backend unreachable: .*not a valid lease/);
   t.is(m.leaders().length, told, 'no leader news while the backend cannot say');
@@ -117,19 +117,18 @@ function mempoolHangingOnce(): Pick<Mempool, 'sizes'> {
   return { sizes: () => (calls++ === 0 ? new Promise(() => {}) : Promise.resolve({ pending: 1, inflight: 0, finalized: 0, dropped: 0 })) };
 }
 
-// Known bug: `sizes()` takes no signal and the probe awaits it with the others (allSettled), so a
-// mempool that does not answer holds the probe past its bound, to the HealthMonitor's deadline: a
-// crash and a restart, and /health is stale meanwhile.
-test.failing('a mempool that never answers is cut by the probe’s bound, not by the HealthMonitor’s deadline (known bug: sizes() takes no signal)', async (t) => {
+// `sizes()` takes no signal: the probe stops waiting for it at its bound, so a mempool that does
+// not answer cannot hold the probe to the HealthMonitor's deadline (a crash, and a stale /health).
+test('a mempool that never answers is cut by the probe’s bound, not by the HealthMonitor’s deadline', async (t) => {
   const m = await monitor(t, { mempool: mempoolHangingOnce(), deadlineMs: 300 });
   await eventually('the mempool reported', () => m.report.current.mempool !== null);
   t.is(m.sup.restartCounts().healthMonitor, 0);
 });
 
-// Known bug: a probe that crashes is requeued to the next incarnation (the supervisor retries the
-// crashing message once), whose `init` sends a probe of its own: two probe loops from then on, one
-// more after every crash in a probe. (The Syncer's tick loop is started the same way.)
-test.failing('a HealthMonitor restarted by a crash in a probe keeps one probe loop (known bug: the requeued probe and init’s start a second)', async (t) => {
+// A probe that crashes is handed to the next incarnation (the supervisor retries the crashing
+// message once), whose `init` starts a probe loop of its own: the handed-over probe carries the old
+// incarnation and is dropped, so there is still one loop.
+test('a HealthMonitor restarted by a crash in a probe keeps one probe loop', async (t) => {
   let crashes = 1;
   // A lease adapter with a bug that throws once: a crash in the probe, not a refusal.
   const throwingOnce = (real: LeaseBackend): LeaseBackend => ({
@@ -150,4 +149,66 @@ test.failing('a HealthMonitor restarted by a crash in a probe keeps one probe lo
   const probes = m.el.callsOf('getBlockByNumber').length - before;
   const expected = (performance.now() - started) / INTERVAL_MS;
   t.true(probes <= expected + 2, `${probes} probes in ${Math.round(performance.now() - started)} ms, one per ${INTERVAL_MS} ms expected`);
+});
+
+/** Health records kept in memory beside a file lease (which shares none), with their TTLs: the multi-node backends' contract. */
+function withHealthRecords(real: LeaseBackend): LeaseBackend & { records: Map<string, { record: NodeHealthRecord; until: number }> } {
+  const records = new Map<string, { record: NodeHealthRecord; until: number }>();
+  return {
+    tryAcquire: (...a) => real.tryAcquire(...a),
+    renew: (...a) => real.renew(...a),
+    release: (...a) => real.release(...a),
+    current: (signal) => real.current(signal),
+    records,
+    async publishHealth(record, ttlMs) {
+      records.set(record.id, { record, until: performance.now() + ttlMs });
+    },
+    async healthRecords() {
+      return [...records.values()].filter((r) => r.until > performance.now()).map((r) => r.record);
+    },
+  };
+}
+
+const standbyRecord = (ready: boolean): NodeHealthRecord => ({ id: 'node-b', ready, healthy: ready, reasons: ready ? [] : ['its execution client is at block 0, behind the committed head 9'], elHead: '9', committedHead: '9', paused: false, at: Date.now() });
+
+async function leadingMonitor(t: ExecutionContext, standby: NodeHealthRecord | null) {
+  let backend!: ReturnType<typeof withHealthRecords>;
+  const m = await monitor(t, { backend: (real) => (backend = withHealthRecords(real)) });
+  if (standby) backend.records.set(standby.id, { record: standby, until: Number.POSITIVE_INFINITY });
+  m.sup.send(actors.healthMonitor, { type: 'leadershipAcquired', epoch: 4n, validUntil: performance.now() + 60_000 });
+  m.sup.send(actors.healthMonitor, { type: 'committed', number: 1n });
+  const stepDowns = () => m.elector.received.filter((msg) => msg.type === 'stepDown');
+  return { ...m, backend, stepDowns };
+}
+
+test('an unhealthy leader with a ready standby asks the Elector to step down, once, with the hold-off; its record says it is not ready', async (t) => {
+  const m = await leadingMonitor(t, standbyRecord(true));
+  // A leader is not a standby to hand over to: its record says so once it knows it leads.
+  await eventually('the leader publishes a record that is not ready', () => m.backend.records.get('node-a')?.record.ready === false);
+  t.true(m.backend.records.get('node-a')!.record.healthy, 'though healthy');
+  m.el.failNext('getBlockByNumber', { times: Infinity });
+  await eventually('a step-down', () => m.stepDowns().length === 1);
+  const stepDown = m.stepDowns()[0]!;
+  t.true(stepDown.type === 'stepDown' && stepDown.holdOffMs === THRESHOLDS.holdOffMs);
+  t.regex(stepDown.type === 'stepDown' ? stepDown.reason : '', /^unhealthy: execution client unreachable/);
+  await new Promise((resolve) => setTimeout(resolve, 5 * INTERVAL_MS));
+  t.is(m.stepDowns().length, 1, 'one step-down per term');
+  t.like(m.report.current.health, { verdict: 'unhealthy', staying: 'stepping down' });
+  t.is(m.report.current.health?.stepDowns[0]?.to, 'node-b');
+});
+
+test('an unhealthy leader with no ready standby stays, keeps its lease and says why', async (t) => {
+  const m = await leadingMonitor(t, standbyRecord(false));
+  m.el.failNext('getBlockByNumber', { times: Infinity });
+  await eventually('the reason reported', () => m.report.current.health?.staying?.includes('no ready standby') ?? false);
+  await new Promise((resolve) => setTimeout(resolve, 5 * INTERVAL_MS));
+  t.is(m.stepDowns().length, 0);
+  t.deepEqual(m.report.current.health?.standbys.map((s) => [s.id, s.ready]), [['node-b', false]]);
+});
+
+test('a leader that commits nothing for longer than the block gap is unhealthy, though its EL answers', async (t) => {
+  const m = await leadingMonitor(t, standbyRecord(true));
+  await eventually('a step-down for lack of commits', () => m.stepDowns().length === 1, 5_000);
+  const stepDown = m.stepDowns()[0]!;
+  t.regex(stepDown.type === 'stepDown' ? stepDown.reason : '', /no block committed for/);
 });
