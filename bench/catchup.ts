@@ -13,17 +13,17 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import postgres from 'postgres';
-import type { Config } from '../src/cli/config.js';
-import { parseConfig } from '../src/cli/config.js';
 import { attachFeed } from '../src/adapters/feed/index.js';
 import { createApiServer } from '../src/adapters/http/index.js';
 import { openBlockStore } from '../src/adapters/postgres/index.js';
+import type { Config } from '../src/cli/config.js';
+import { parseConfig } from '../src/cli/config.js';
+import { nodeOptions } from '../src/cli/nodeOptions.js';
 import { startNode } from '../src/node/index.js';
 import { loadTemplate, MemoryEl } from '../test/helpers/memoryEl.js';
 import { createDatabase } from '../test/helpers/services.js';
 import { ReplayEl } from './replayEl.js';
-import { reportSection, type Row } from './stats.js';
-import { nodeOptions } from '../src/cli/nodeOptions.js';
+import { type Row, reportSection } from './stats.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/payloads/04-transfers-1400.json', import.meta.url));
 
@@ -47,7 +47,31 @@ export async function runCatchupBench(quick: boolean, log: (line: string) => voi
       await store.commitBlock({ ...block.summary, payloadData: block.payloadData, requestsData: block.requestsData }, 1n, 'bench-leader');
     }
     await api.listen();
-    const config = parseConfig(['--role', 'member', '--instance-id', 'bench-member', '--leader-url', `http://127.0.0.1:${api.port}`, '--eth-client-url', elUrl, '--eth-rpc-url', elUrl, '--jwt-secret', '00'.repeat(32), '--postgres-url', memberDb.url, '--data-dir', dataDir, '--health-addr', '127.0.0.1:0', '--api-addr', '127.0.0.1:0'], {});
+    const config = parseConfig(
+      [
+        '--role',
+        'member',
+        '--instance-id',
+        'bench-member',
+        '--leader-url',
+        `http://127.0.0.1:${api.port}`,
+        '--eth-client-url',
+        elUrl,
+        '--eth-rpc-url',
+        elUrl,
+        '--jwt-secret',
+        '00'.repeat(32),
+        '--postgres-url',
+        memberDb.url,
+        '--data-dir',
+        dataDir,
+        '--health-addr',
+        '127.0.0.1:0',
+        '--api-addr',
+        '127.0.0.1:0',
+      ],
+      {},
+    );
     const sql = postgres(memberDb.url, { max: 1, onnotice: () => {} });
     const started = performance.now();
     el.resetTimer();

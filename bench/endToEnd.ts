@@ -9,21 +9,22 @@
  * The EL here is a correctness EL, slow at building (DESIGN §7): the figure says where time goes
  * on this machine, not what Geth would sustain.
  */
-import { request as httpRequest, Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import postgres from 'postgres';
-import { DEV_CHAIN_ID } from '../src/adapters/executionClient/genesis.js';
 import { startEmbeddedEl } from '../src/adapters/executionClient/embedded.js';
+import { DEV_CHAIN_ID } from '../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../src/adapters/executionClient/testAccounts.js';
 import { type Config, parseConfig } from '../src/cli/config.js';
+import { nodeOptions } from '../src/cli/nodeOptions.js';
 import { startNode } from '../src/node/index.js';
 import { createDatabase } from '../test/helpers/services.js';
-import { percentile, reportSection, type Row } from './stats.js';
-import { nodeOptions } from '../src/cli/nodeOptions.js';
+import { percentile, type Row, reportSection } from './stats.js';
 
 const BLOCK_TIME_MS = 20;
 /** The Builder waits min(500, block time / 2) from the start of forkchoiceUpdated to getPayload. */
@@ -99,9 +100,34 @@ export async function runEndToEndBench(quick: boolean, log: (line: string) => vo
   const sql = postgres(db.url, { max: 1, onnotice: () => {} });
   let node: Awaited<ReturnType<typeof startNode>> | null = null;
   try {
-    log(`end-to-end bench: embedded @ethereumjs/client, --block-time ${BLOCK_TIME_MS}ms, ${TXS_PER_BLOCK} transfers per block, ${measuredBlocks} blocks measured, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`);
+    log(
+      `end-to-end bench: embedded @ethereumjs/client, --block-time ${BLOCK_TIME_MS}ms, ${TXS_PER_BLOCK} transfers per block, ${measuredBlocks} blocks measured, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`,
+    );
     const config = parseConfig(
-      ['--role', 'leader', '--instance-id', 'bench-e2e', '--eth-client-url', proxy.url, '--eth-rpc-url', el.rpcUrl, '--jwt-secret', Buffer.from(el.jwtSecret).toString('hex'), '--postgres-url', db.url, '--lease-backend', 'file', '--block-time', `${BLOCK_TIME_MS}ms`, '--data-dir', dataDir, '--health-addr', '127.0.0.1:0', '--api-addr', '127.0.0.1:0'],
+      [
+        '--role',
+        'leader',
+        '--instance-id',
+        'bench-e2e',
+        '--eth-client-url',
+        proxy.url,
+        '--eth-rpc-url',
+        el.rpcUrl,
+        '--jwt-secret',
+        Buffer.from(el.jwtSecret).toString('hex'),
+        '--postgres-url',
+        db.url,
+        '--lease-backend',
+        'file',
+        '--block-time',
+        `${BLOCK_TIME_MS}ms`,
+        '--data-dir',
+        dataDir,
+        '--health-addr',
+        '127.0.0.1:0',
+        '--api-addr',
+        '127.0.0.1:0',
+      ],
       {},
     );
     node = await startNode(nodeOptions(config as Config), logger);
@@ -112,7 +138,11 @@ export async function runEndToEndBench(quick: boolean, log: (line: string) => vo
     const feedTxpool = async () => {
       for (const [k, from] of accounts.entries()) {
         const tx = signTransfer({ from, to: accounts[(k + 1) % accounts.length]!.address, valueWei: 1n, nonce: nonces[k]!, chainId: BigInt(DEV_CHAIN_ID) });
-        const res = await fetch(el.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [tx.raw] }) });
+        const res = await fetch(el.rpcUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: [tx.raw] }),
+        });
         if (!((await res.json()) as { error?: unknown }).error) nonces[k]!++;
       }
     };
@@ -138,16 +168,32 @@ export async function runEndToEndBench(quick: boolean, log: (line: string) => vo
     const wallMs = performance.now() - started;
     const elMs = proxy.busyMs() - busyAtStart;
     const blocks = last - startHead;
-    const intervals = commitTimes.slice(1).map((t, i) => t - commitTimes[i]!).sort((a, b) => a - b);
+    const intervals = commitTimes
+      .slice(1)
+      .map((t, i) => t - commitTimes[i]!)
+      .sort((a, b) => a - b);
     const perBlock = (ms: number) => ms / blocks;
     const batonMs = Math.max(0, wallMs - elMs);
-    const topMethods = [...proxy.byMethod].map(([m, ms]) => [m, ms - (methodsAtStart.get(m) ?? 0)] as const).filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
-    log(`  ${blocks} blocks in ${(wallMs / 1000).toFixed(1)} s; EL calls: ${topMethods.map(([m, ms]) => `${m} ${(ms / blocks).toFixed(1)} ms/block`).join(', ')}`);
+    const topMethods = [...proxy.byMethod]
+      .map(([m, ms]) => [m, ms - (methodsAtStart.get(m) ?? 0)] as const)
+      .filter(([, ms]) => ms > 0)
+      .sort((a, b) => b[1] - a[1]);
+    log(
+      `  ${blocks} blocks in ${(wallMs / 1000).toFixed(1)} s; EL calls: ${topMethods.map(([m, ms]) => `${m} ${(ms / blocks).toFixed(1)} ms/block`).join(', ')}`,
+    );
     return [
-      { figure: `blocks per second, real EL, ${TXS_PER_BLOCK} transfers per block, --block-time ${BLOCK_TIME_MS}ms`, value: (blocks / wallMs) * 1000, unit: 'blocks/s' },
+      {
+        figure: `blocks per second, real EL, ${TXS_PER_BLOCK} transfers per block, --block-time ${BLOCK_TIME_MS}ms`,
+        value: (blocks / wallMs) * 1000,
+        unit: 'blocks/s',
+      },
       { figure: 'wall time per block p50', value: percentile(intervals, 50), unit: 'ms' },
       { figure: 'of which waiting on the EL (an Engine API call in flight)', value: perBlock(elMs), unit: 'ms/block' },
-      { figure: `of which Baton (the rest, with any of its ≤ ${BUILD_WAIT_MS} ms build wait not spent inside forkchoiceUpdated)`, value: perBlock(batonMs), unit: 'ms/block' },
+      {
+        figure: `of which Baton (the rest, with any of its ≤ ${BUILD_WAIT_MS} ms build wait not spent inside forkchoiceUpdated)`,
+        value: perBlock(batonMs),
+        unit: 'ms/block',
+      },
       { figure: 'Baton’s share of each block’s wall time', value: (batonMs / wallMs) * 100, unit: '%' },
     ];
   } finally {

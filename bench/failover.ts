@@ -10,15 +10,15 @@
  * SIGKILL and SIGTERM, so both signals see the same machine conditions.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile, rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { type BatonProcess, killOrphanedEl, startBaton, waitFor } from '../test/helpers/batonProcess.js';
 import { EtcdCluster } from '../test/helpers/etcdCluster.js';
-import { deleteRedisPrefix, createDatabase, REDIS_ADDR } from '../test/helpers/services.js';
-import { percentile, reportSection, type Row } from './stats.js';
+import { createDatabase, deleteRedisPrefix, REDIS_ADDR } from '../test/helpers/services.js';
+import { percentile, type Row, reportSection } from './stats.js';
 
 export type BenchBackend = 'redis' | 'postgres' | 'etcd' | 'file';
 export type BenchSignal = 'SIGKILL' | 'SIGTERM';
@@ -101,7 +101,14 @@ export async function runFailoverBench(options: FailoverBenchOptions = {}): Prom
 
 function figures(samples: (number | null)[]): FailoverFigures {
   const ok = samples.filter((s): s is number => s !== null).sort((a, b) => a - b);
-  return { runs: ok.length, failures: samples.length - ok.length, medianMs: percentile(ok, 50), p99Ms: percentile(ok, 99), maxMs: ok.at(-1) ?? Number.NaN, samplesMs: ok };
+  return {
+    runs: ok.length,
+    failures: samples.length - ok.length,
+    medianMs: percentile(ok, 50),
+    p99Ms: percentile(ok, 99),
+    maxMs: ok.at(-1) ?? Number.NaN,
+    samplesMs: ok,
+  };
 }
 
 /** The lease backend's service and the flags that point a node at it; `close` removes what the bench made. */
@@ -134,7 +141,11 @@ async function setUp(backend: Exclude<BenchBackend, 'file'>): Promise<BackendSet
   }
 }
 
-async function benchBackend(backend: Exclude<BenchBackend, 'file'>, o: typeof defaults, log: (line: string) => void): Promise<Record<BenchSignal, (number | null)[]>> {
+async function benchBackend(
+  backend: Exclude<BenchBackend, 'file'>,
+  o: typeof defaults,
+  log: (line: string) => void,
+): Promise<Record<BenchSignal, (number | null)[]>> {
   const samples: Record<BenchSignal, (number | null)[]> = { SIGKILL: [], SIGTERM: [] };
   const db = await createDatabase('baton_bench');
   const setup = await setUp(backend);
@@ -144,7 +155,21 @@ async function benchBackend(backend: Exclude<BenchBackend, 'file'>, o: typeof de
   const start = async (id: string, dataDir?: string): Promise<BatonProcess> => {
     const node = await startBaton({
       dataDir,
-      args: ['--role', 'leader', '--instance-id', id, '--postgres-url', db.url, '--lease-ttl', `${o.leaseTtlMs}ms`, '--block-time', `${o.blockTimeMs}ms`, '--log-level', 'warn', ...setup.args],
+      args: [
+        '--role',
+        'leader',
+        '--instance-id',
+        id,
+        '--postgres-url',
+        db.url,
+        '--lease-ttl',
+        `${o.leaseTtlMs}ms`,
+        '--block-time',
+        `${o.blockTimeMs}ms`,
+        '--log-level',
+        'warn',
+        ...setup.args,
+      ],
     });
     nodes.set(id, node);
     dataDirs.add(node.dataDir);
@@ -162,7 +187,9 @@ async function benchBackend(backend: Exclude<BenchBackend, 'file'>, o: typeof de
         await waitFor(`${backend}: ${leader} produces`, () => producing(nodes.get(leader)!), START_TIMEOUT_MS);
         const ms = await measure(sql, nodes.get(leader)!, standby, signal);
         samples[signal].push(ms);
-        log(`${backend} ${signal} run ${run + 1}/${o.runs}: ${ms === null ? `no block from ${standby} within ${MEASURE_TIMEOUT_MS} ms` : `${Math.round(ms)} ms`}`);
+        log(
+          `${backend} ${signal} run ${run + 1}/${o.runs}: ${ms === null ? `no block from ${standby} within ${MEASURE_TIMEOUT_MS} ms` : `${Math.round(ms)} ms`}`,
+        );
         // The signalled node comes back on its data dir as the standby of the next run.
         const old = nodes.get(leader)!;
         await old.exited;
@@ -251,9 +278,14 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   );
   const started = performance.now();
   const r = await runFailoverBench({ ...opts, log: (line) => console.log(line) });
-  reportSection(`Failover: signal to the next leader's first committed block (baseline: DESIGN §9 budget, SIGKILL TTL + 0.5 s, SIGTERM one block time)`, failoverRows(r));
+  reportSection(
+    `Failover: signal to the next leader's first committed block (baseline: DESIGN §9 budget, SIGKILL TTL + 0.5 s, SIGTERM one block time)`,
+    failoverRows(r),
+  );
   for (const s of r.skipped) console.log(`skipped ${s.backend}: ${s.reason}`);
-  console.log(`took ${Math.round((performance.now() - started) / 1000)} s; 1-minute load average ${r.loadAverage.start.toFixed(1)} at the start, ${r.loadAverage.end.toFixed(1)} at the end (${r.cores} cores)`);
+  console.log(
+    `took ${Math.round((performance.now() - started) / 1000)} s; 1-minute load average ${r.loadAverage.start.toFixed(1)} at the start, ${r.loadAverage.end.toFixed(1)} at the end (${r.cores} cores)`,
+  );
   if (json) await writeFile(json, JSON.stringify(r, null, 2));
   console.log(`\n${JSON.stringify(r)}`);
 }

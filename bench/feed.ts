@@ -19,12 +19,11 @@ import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { attachFeed, feedSink } from '../src/adapters/feed/index.js';
-import { type FeedBlock } from '../src/types/block.js';
 import { encodeBlockFrame, topicOf } from '../src/adapters/feed/protocol.js';
 import { HttpServer } from '../src/adapters/http/index.js';
-import type { EncodedBlock } from '../src/types/block.js';
 import { decode, encode } from '../src/runtime/codec.js';
-import { percentile, reportSection, type Row } from './stats.js';
+import type { EncodedBlock, FeedBlock } from '../src/types/block.js';
+import { percentile, type Row, reportSection } from './stats.js';
 
 export interface FeedBenchOptions {
   /** Subscribers connected to each server (DESIGN §9 budgets are stated for 1,000). */
@@ -190,7 +189,7 @@ class Subscribers {
   /** Opens `count` more subscribers, spread evenly over the processes. */
   async connect(url: string, count: number): Promise<void> {
     const share = (i: number): number => Math.floor(count / this.children.length) + (i < count % this.children.length ? 1 : 0);
-    await this.all((child, i) => ({ type: 'connect', url, count: share(i) }));
+    await this.all((_child, i) => ({ type: 'connect', url, count: share(i) }));
   }
 
   /**
@@ -285,7 +284,16 @@ function serveSubscriberProcess(): void {
         disconnecting = true;
         latencies = null;
         // A paused socket would never read the server's close frame.
-        await Promise.all(sockets.map((s) => new Promise((resolve) => (s.once('close', resolve), s.resume(), s.close()))));
+        await Promise.all(
+          sockets.map(
+            (s) =>
+              new Promise((resolve) => {
+                s.once('close', resolve);
+                s.resume();
+                s.close();
+              }),
+          ),
+        );
         sockets = [];
         disconnecting = false;
         process.send!({ type: 'disconnected' } satisfies Report);
@@ -384,7 +392,10 @@ async function measureTraffic(
  * subscriber processes. Idle memory is measured first, both servers up and nothing sent yet, so
  * neither reading includes what the other's traffic left for the GC; then traffic, Baton first.
  */
-export async function runFeedBench(options: FeedBenchOptions & { quick?: boolean } = {}, progress: (line: string) => void = () => {}): Promise<FeedBenchResult> {
+export async function runFeedBench(
+  options: FeedBenchOptions & { quick?: boolean } = {},
+  progress: (line: string) => void = () => {},
+): Promise<FeedBenchResult> {
   const { quick = false, ...rest } = options;
   const o: Required<FeedBenchOptions> = { ...(quick ? quickDefaults : defaults), ...rest };
   const [batonGroup, wsGroup] = [await Subscribers.fork(o.processes), await Subscribers.fork(o.processes)];
@@ -418,12 +429,41 @@ if (process.argv.includes('--subscribers')) {
   const r = await runFeedBench({ quick }, console.log);
   const kb = (bytes: number): number => bytes / 1024;
   const rows: Row[] = [
-    { figure: `fan-out, ${r.options.subscribers} subscribers, ${r.frameBytes} B frames`, value: r.baton.messagesPerSecond, unit: 'msg/s', baseline: r.ws.messagesPerSecond },
+    {
+      figure: `fan-out, ${r.options.subscribers} subscribers, ${r.frameBytes} B frames`,
+      value: r.baton.messagesPerSecond,
+      unit: 'msg/s',
+      baseline: r.ws.messagesPerSecond,
+    },
     { figure: 'server user CPU per frame', value: r.baton.userMicrosPerFrame, unit: 'µs', baseline: r.ws.userMicrosPerFrame, higherIsBetter: false },
-    { figure: 'server kernel CPU per frame (loopback)', value: r.baton.kernelMicrosPerFrame, unit: 'µs', baseline: r.ws.kernelMicrosPerFrame, higherIsBetter: false },
-    { figure: `commit → subscriber p50, one block per ${r.options.intervalMs} ms`, value: r.baton.latencyP50Ms, unit: 'ms', baseline: r.ws.latencyP50Ms, higherIsBetter: false },
-    { figure: `commit → subscriber p99, one block per ${r.options.intervalMs} ms`, value: r.baton.latencyP99Ms, unit: 'ms', baseline: r.ws.latencyP99Ms, higherIsBetter: false },
-    { figure: 'server RSS per idle subscriber (less free V8 heap)', value: kb(r.baton.rssPerIdleSubscriberBytes), unit: 'KB', baseline: kb(r.ws.rssPerIdleSubscriberBytes), higherIsBetter: false },
+    {
+      figure: 'server kernel CPU per frame (loopback)',
+      value: r.baton.kernelMicrosPerFrame,
+      unit: 'µs',
+      baseline: r.ws.kernelMicrosPerFrame,
+      higherIsBetter: false,
+    },
+    {
+      figure: `commit → subscriber p50, one block per ${r.options.intervalMs} ms`,
+      value: r.baton.latencyP50Ms,
+      unit: 'ms',
+      baseline: r.ws.latencyP50Ms,
+      higherIsBetter: false,
+    },
+    {
+      figure: `commit → subscriber p99, one block per ${r.options.intervalMs} ms`,
+      value: r.baton.latencyP99Ms,
+      unit: 'ms',
+      baseline: r.ws.latencyP99Ms,
+      higherIsBetter: false,
+    },
+    {
+      figure: 'server RSS per idle subscriber (less free V8 heap)',
+      value: kb(r.baton.rssPerIdleSubscriberBytes),
+      unit: 'KB',
+      baseline: kb(r.ws.rssPerIdleSubscriberBytes),
+      higherIsBetter: false,
+    },
   ];
   reportSection('Feed (baseline: a ws-library server broadcasting the same frames)', rows);
   console.log(`\n${JSON.stringify(r)}`);

@@ -43,7 +43,8 @@ export function parseSections(jsonLines: string): Section[] {
     .map((line, i) => {
       const section = JSON.parse(line) as Section;
       if (typeof section.title !== 'string' || !Array.isArray(section.rows)) throw new Error(`bench section ${i + 1} is not {title, rows}`);
-      for (const row of section.rows) if (typeof row.figure !== 'string' || typeof row.value !== 'number') throw new Error(`a row of "${section.title}" has no figure or value`);
+      for (const row of section.rows)
+        if (typeof row.figure !== 'string' || typeof row.value !== 'number') throw new Error(`a row of "${section.title}" has no figure or value`);
       return section;
     });
 }
@@ -60,7 +61,10 @@ export async function runBenches(names: BenchName[], quick: boolean, log: (line:
       const { script, quickArgs } = BENCHES[name];
       log(`▶ ${name}${quick ? ' (quick)' : ''}`);
       const exitCode = await new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, script), ...(quick ? quickArgs : [])], { env: { ...process.env, [SECTIONS_FILE_ENV]: sectionsFile }, stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, script), ...(quick ? quickArgs : [])], {
+          env: { ...process.env, [SECTIONS_FILE_ENV]: sectionsFile },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         child.stdout.setEncoding('utf8');
         // Each bench prints its progress and its table; the one-line JSON dumps are for its own callers.
         child.stdout.on('data', (chunk: string) => {
@@ -84,7 +88,9 @@ export async function runBenches(names: BenchName[], quick: boolean, log: (line:
 
 /** Prints every section again as one report and writes it as JSON; returns the file written. */
 export async function writeReport(report: BenchReport, resultsDir = join(HERE, 'results')): Promise<string> {
-  console.log(`\n═══ Baton bench ${report.date}${report.quick ? ' (quick)' : ''}: ${report.machine.cores} cores, Node ${report.machine.node}, load ${report.machine.loadAverageAtStart.toFixed(1)} at start ═══`);
+  console.log(
+    `\n═══ Baton bench ${report.date}${report.quick ? ' (quick)' : ''}: ${report.machine.cores} cores, Node ${report.machine.node}, load ${report.machine.loadAverageAtStart.toFixed(1)} at start ═══`,
+  );
   for (const section of report.sections) printTable(section.title, section.rows);
   for (const f of report.failed) console.log(`\n✘ ${f.bench} exited with ${f.exitCode}`);
   await mkdir(resultsDir, { recursive: true });

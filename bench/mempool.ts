@@ -18,8 +18,8 @@ import { HttpServer } from '../src/adapters/http/index.js';
 import { registerJsonRpc } from '../src/adapters/http/jsonRpc.js';
 import { createMempool } from '../src/adapters/mempool/index.js';
 import { createRuntimeModules } from '../src/runtime/index.js';
-import { reportSection, type Row } from './stats.js';
 import { poolTasks } from '../src/tasks/index.js';
+import { type Row, reportSection } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const TX_COUNT = quick ? 2_000 : 20_000;
@@ -85,12 +85,20 @@ async function ingest(bodies: string[], inline: boolean): Promise<IngestRun> {
   return { txPerSecond: (bodies.length / elapsedMs) * 1000, loopP50Ms: loop.percentile(50) / 1e6, loopP99Ms: loop.percentile(99) / 1e6 };
 }
 
-console.log(`mempool bench: ${TX_COUNT.toLocaleString('en-US')} signed transfers, ${IN_FLIGHT} in flight, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`);
+console.log(
+  `mempool bench: ${TX_COUNT.toLocaleString('en-US')} signed transfers, ${IN_FLIGHT} in flight, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`,
+);
 console.log('signing the transactions (before any measurement)…');
 const accounts = testAccounts();
 const bodies = Array.from({ length: TX_COUNT }, (_, i) => {
   const k = i % accounts.length;
-  const tx = signTransfer({ from: accounts[k]!, to: accounts[(k + 1) % accounts.length]!.address, valueWei: 1n, nonce: BigInt(Math.floor(i / accounts.length)), chainId: BigInt(DEV_CHAIN_ID) });
+  const tx = signTransfer({
+    from: accounts[k]!,
+    to: accounts[(k + 1) % accounts.length]!.address,
+    valueWei: 1n,
+    nonce: BigInt(Math.floor(i / accounts.length)),
+    chainId: BigInt(DEV_CHAIN_ID),
+  });
   return JSON.stringify({ jsonrpc: '2.0', id: i, method: 'eth_sendRawTransaction', params: [tx.raw] });
 });
 console.log('ingesting with recovery on the main thread (baseline)…');

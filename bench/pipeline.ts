@@ -15,15 +15,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import postgres from 'postgres';
-import { parseConfig } from '../src/cli/config.js';
 import type { Config } from '../src/cli/config.js';
+import { parseConfig } from '../src/cli/config.js';
+import { nodeOptions } from '../src/cli/nodeOptions.js';
 import { startNode } from '../src/node/index.js';
 import type { PoolOptions } from '../src/runtime/pool.js';
-import { deleteRedisPrefix, createDatabase, REDIS_ADDR, uniqueRedisPrefix } from '../test/helpers/services.js';
-import { ReplayEl } from './replayEl.js';
-import { reportSection, type Row } from './stats.js';
 import { poolTasks } from '../src/tasks/index.js';
-import { nodeOptions } from '../src/cli/nodeOptions.js';
+import { createDatabase, deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../test/helpers/services.js';
+import { ReplayEl } from './replayEl.js';
+import { type Row, reportSection } from './stats.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/payloads/04-transfers-1400.json', import.meta.url));
 
@@ -35,14 +35,45 @@ export interface PipelineFigures {
 }
 
 /** Runs one node on the replay EL for `seconds` after its first block; counts committed rows. */
-async function runPipeline(seconds: number, pool: PoolOptions | undefined, log: (line: string) => void): Promise<PipelineFigures & { dbUrl: string; drop: () => Promise<void> }> {
+async function runPipeline(
+  seconds: number,
+  pool: PoolOptions | undefined,
+  log: (line: string) => void,
+): Promise<PipelineFigures & { dbUrl: string; drop: () => Promise<void> }> {
   const el = new ReplayEl(FIXTURE);
   const url = await el.listen();
   const db = await createDatabase('baton_bench');
   const dataDir = await mkdtemp(join(tmpdir(), 'baton-bench-pipeline-'));
   const prefix = uniqueRedisPrefix();
   const parsed = parseConfig(
-    ['--role', 'leader', '--instance-id', 'bench', '--eth-client-url', url, '--eth-rpc-url', url, '--jwt-secret', '00'.repeat(32), '--postgres-url', db.url, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--block-time', '1ms', '--lease-ttl', '5s', '--data-dir', dataDir, '--health-addr', '127.0.0.1:0', '--api-addr', '127.0.0.1:0'],
+    [
+      '--role',
+      'leader',
+      '--instance-id',
+      'bench',
+      '--eth-client-url',
+      url,
+      '--eth-rpc-url',
+      url,
+      '--jwt-secret',
+      '00'.repeat(32),
+      '--postgres-url',
+      db.url,
+      '--redis-addr',
+      REDIS_ADDR,
+      '--redis-prefix',
+      prefix,
+      '--block-time',
+      '1ms',
+      '--lease-ttl',
+      '5s',
+      '--data-dir',
+      dataDir,
+      '--health-addr',
+      '127.0.0.1:0',
+      '--api-addr',
+      '127.0.0.1:0',
+    ],
     {},
   );
   const node = await startNode(nodeOptions(parsed as Config), pino({ level: 'warn' }), { pool });
@@ -59,7 +90,14 @@ async function runPipeline(seconds: number, pool: PoolOptions | undefined, log: 
     const blocks = (await count()) - before;
     const elapsed = (performance.now() - started) / 1000;
     log(`  ${pool?.inline ? 'pool inline' : 'pool on worker threads'}: ${blocks} blocks in ${elapsed.toFixed(1)} s`);
-    return { blocksPerSecond: blocks / elapsed, blocks, loopDelayP50Ms: delay.percentile(50) / 1e6, loopDelayP99Ms: delay.percentile(99) / 1e6, dbUrl: db.url, drop: () => db.drop() };
+    return {
+      blocksPerSecond: blocks / elapsed,
+      blocks,
+      loopDelayP50Ms: delay.percentile(50) / 1e6,
+      loopDelayP99Ms: delay.percentile(99) / 1e6,
+      dbUrl: db.url,
+      drop: () => db.drop(),
+    };
   } finally {
     await sql.end();
     await node.stop();
@@ -90,16 +128,40 @@ async function insertLoop(dbUrl: string, rows: number): Promise<number> {
 
 export async function runPipelineBench(quick: boolean, log: (line: string) => void = console.log): Promise<Row[]> {
   const seconds = quick ? 8 : 30;
-  log(`pipeline bench: replayed ${new ReplayEl(FIXTURE).txCount}-tx payload, ${seconds} s per run, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`);
+  log(
+    `pipeline bench: replayed ${new ReplayEl(FIXTURE).txCount}-tx payload, ${seconds} s per run, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`,
+  );
   const pooled = await runPipeline(seconds, undefined, log);
   const inline = await runPipeline(seconds, { tasks: poolTasks, inline: true }, log);
   try {
     const insertsPerSecond = await insertLoop(pooled.dbUrl, pooled.blocks);
     return [
-      { figure: 'leader pipeline, 1,400-tx blocks (baseline: single-connection INSERT loop)', value: pooled.blocksPerSecond, unit: 'blocks/s', baseline: insertsPerSecond },
-      { figure: 'supervisor event-loop delay p50 (baseline: pool inline)', value: pooled.loopDelayP50Ms, unit: 'ms', baseline: inline.loopDelayP50Ms, higherIsBetter: false },
-      { figure: 'supervisor event-loop delay p99 (baseline: pool inline)', value: pooled.loopDelayP99Ms, unit: 'ms', baseline: inline.loopDelayP99Ms, higherIsBetter: false },
-      { figure: 'leader pipeline with the pool inline (baseline: pool on workers)', value: inline.blocksPerSecond, unit: 'blocks/s', baseline: pooled.blocksPerSecond },
+      {
+        figure: 'leader pipeline, 1,400-tx blocks (baseline: single-connection INSERT loop)',
+        value: pooled.blocksPerSecond,
+        unit: 'blocks/s',
+        baseline: insertsPerSecond,
+      },
+      {
+        figure: 'supervisor event-loop delay p50 (baseline: pool inline)',
+        value: pooled.loopDelayP50Ms,
+        unit: 'ms',
+        baseline: inline.loopDelayP50Ms,
+        higherIsBetter: false,
+      },
+      {
+        figure: 'supervisor event-loop delay p99 (baseline: pool inline)',
+        value: pooled.loopDelayP99Ms,
+        unit: 'ms',
+        baseline: inline.loopDelayP99Ms,
+        higherIsBetter: false,
+      },
+      {
+        figure: 'leader pipeline with the pool inline (baseline: pool on workers)',
+        value: inline.blocksPerSecond,
+        unit: 'blocks/s',
+        baseline: pooled.blocksPerSecond,
+      },
     ];
   } finally {
     await Promise.all([pooled.drop(), inline.drop()]);

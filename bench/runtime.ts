@@ -9,8 +9,8 @@ import { actorRef, type ChildSpec } from '../src/runtime/actor.js';
 import { type MessageCodec, msgpackCodec, structuredCloneCodec } from '../src/runtime/codec.js';
 import { createRuntimeModules } from '../src/runtime/index.js';
 import { Supervisor } from '../src/runtime/supervisor.js';
-import { percentile, reportSection, type Row } from './stats.js';
 import { poolTasks } from '../src/tasks/index.js';
+import { percentile, type Row, reportSection } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const MESSAGES = quick ? 50_000 : 500_000;
@@ -85,7 +85,9 @@ async function poolRoundTrips(transfer: boolean): Promise<number[]> {
   return latencies.sort((a, b) => a - b);
 }
 
-console.log(`runtime bench: ${MESSAGES} messages, ${POOL_ROUND_TRIPS} pool round trips, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`);
+console.log(
+  `runtime bench: ${MESSAGES} messages, ${POOL_ROUND_TRIPS} pool round trips, Node ${process.version}, ${availableParallelism()} cores${quick ? ' (quick)' : ''}`,
+);
 console.log('measuring actor messages with structuredClone (baseline)…');
 const clonedRate = await messagesPerSecond(structuredCloneCodec);
 console.log('measuring actor messages with msgpack envelopes…');
@@ -97,7 +99,19 @@ const transferred = await poolRoundTrips(true);
 
 const rows: Row[] = [
   { figure: 'actor→actor messages, msgpack envelopes', value: msgpackRate, unit: 'msg/s', baseline: clonedRate },
-  { figure: 'pool round trip p50, 160 KB transferred', value: percentile(transferred, 50), unit: 'ms', baseline: percentile(cloned, 50), higherIsBetter: false },
-  { figure: 'pool round trip p99, 160 KB transferred', value: percentile(transferred, 99), unit: 'ms', baseline: percentile(cloned, 99), higherIsBetter: false },
+  {
+    figure: 'pool round trip p50, 160 KB transferred',
+    value: percentile(transferred, 50),
+    unit: 'ms',
+    baseline: percentile(cloned, 50),
+    higherIsBetter: false,
+  },
+  {
+    figure: 'pool round trip p99, 160 KB transferred',
+    value: percentile(transferred, 99),
+    unit: 'ms',
+    baseline: percentile(cloned, 99),
+    higherIsBetter: false,
+  },
 ];
 reportSection('Runtime (baseline: structuredClone messages; cloned pool buffers)', rows);

@@ -24,7 +24,12 @@ export function ratio(row: Row): number | undefined {
 
 export function printTable(title: string, rows: Row[]): void {
   const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
-  const lines = rows.map((r) => [r.figure, `${fmt(r.value)} ${r.unit}`, r.baseline === undefined ? '' : `${fmt(r.baseline)} ${r.unit}`, fmt(ratio(r)) + (ratio(r) === undefined ? '' : ' ×')]);
+  const lines = rows.map((r) => [
+    r.figure,
+    `${fmt(r.value)} ${r.unit}`,
+    r.baseline === undefined ? '' : `${fmt(r.baseline)} ${r.unit}`,
+    fmt(ratio(r)) + (ratio(r) === undefined ? '' : ' ×'),
+  ]);
   const header = ['figure', 'value', 'baseline', 'ratio'];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');

@@ -10,21 +10,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createBlockFromExecutionPayload, genRequestsRoot } from '@ethereumjs/block';
-import { createCommonFromGethGenesis, Hardfork, type GethGenesis } from '@ethereumjs/common';
+import { createCommonFromGethGenesis, type GethGenesis, Hardfork } from '@ethereumjs/common';
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { RLP } from '@ethereumjs/rlp';
 import { createCLRequest } from '@ethereumjs/util';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import pino from 'pino';
-import type { GetPayloadV4Response } from '../src/types/engine.js';
 import { devGenesis } from '../src/adapters/executionClient/genesis.js';
 import { createRuntimeModules } from '../src/runtime/index.js';
 import { encodeBlock } from '../src/tasks/encodeBlock.js';
+import { poolTasks } from '../src/tasks/index.js';
 import { orderedTrieRoot } from '../src/tasks/orderedTrie.js';
 import { verifyPayload } from '../src/tasks/verifyPayload.js';
-import { percentile, reportSection, type Row } from './stats.js';
-import { poolTasks } from '../src/tasks/index.js';
+import type { GetPayloadV4Response } from '../src/types/engine.js';
+import { percentile, type Row, reportSection } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 /** The baseline takes hundreds of ms per run: fewer iterations keep the bench within a minute. */
@@ -52,7 +52,12 @@ const common = createCommonFromGethGenesis(devGenesis() as unknown as GethGenesi
 const baselinePayload = {
   ...payload,
   parentBeaconBlockRoot: fixture.parentBeaconBlockRoot,
-  requestsHash: `0x${bytesToHex(genRequestsRoot(fixture.executionRequests.map((r) => createCLRequest(hexToBytes(r.slice(2)))), sha256))}`,
+  requestsHash: `0x${bytesToHex(
+    genRequestsRoot(
+      fixture.executionRequests.map((r) => createCLRequest(hexToBytes(r.slice(2)))),
+      sha256,
+    ),
+  )}`,
 } as Parameters<typeof createBlockFromExecutionPayload>[0];
 const rawTxs = payload.transactions.map((tx) => hexToBytes(tx.slice(2)));
 

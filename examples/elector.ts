@@ -7,8 +7,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { createLeaseBackend, Elector } from 'baton';
+import { pino } from 'pino';
 
 const logger = pino({ level: 'warn' });
 const path = join(await mkdtemp(join(tmpdir(), 'baton-example-')), 'lease.json');

@@ -9,21 +9,21 @@
  * `--no-check` emits without type checking (`tsc --noCheck`): the build test uses it, since the
  * type check is `npm run typecheck`'s job and would double the test's time.
  */
-import { spawnSync } from "node:child_process";
-import { cpSync, readdirSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { extname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { spawnSync } from 'node:child_process';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SRC = join(ROOT, "src");
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SRC = join(ROOT, 'src');
 
 /**
  * Non-TypeScript files under `src/` that must not ship: the pool worker shim that registers tsx
  * for source runs (a built pool loads `poolWorker.js` directly, and tsx is a dev dependency).
  */
-const SOURCE_ONLY = new Set(["runtime/poolWorkerFromSource.mjs"]);
+const SOURCE_ONLY = new Set(['runtime/poolWorkerFromSource.mjs']);
 
 /** Every file under `dir`, as paths relative to `SRC`. */
 function filesUnder(dir: string): string[] {
@@ -35,17 +35,17 @@ function filesUnder(dir: string): string[] {
 
 /** The run-time assets: every non-`.ts` file of `src/` except the source-only ones. */
 export function runtimeAssets(): string[] {
-  return filesUnder(SRC).filter((f) => extname(f) !== ".ts" && !SOURCE_ONLY.has(f.split("\\").join("/")));
+  return filesUnder(SRC).filter((f) => extname(f) !== '.ts' && !SOURCE_ONLY.has(f.split('\\').join('/')));
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { "out-dir": { type: "string", default: "dist" }, "no-check": { type: "boolean", default: false } } });
-  const outDir = resolve(ROOT, values["out-dir"]);
+  const { values } = parseArgs({ options: { 'out-dir': { type: 'string', default: 'dist' }, 'no-check': { type: 'boolean', default: false } } });
+  const outDir = resolve(ROOT, values['out-dir']);
   // A clean tree: a module deleted from src/ must not linger in the image.
   rmSync(outDir, { recursive: true, force: true });
-  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-  const args = [tsc, "-p", join(ROOT, "tsconfig.build.json"), "--outDir", outDir, ...(values["no-check"] ? ["--noCheck"] : [])];
-  const result = spawnSync(process.execPath, args, { stdio: "inherit" });
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const args = [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', outDir, ...(values['no-check'] ? ['--noCheck'] : [])];
+  const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
   if (result.status !== 0) {
     process.stderr.write(`build: tsc failed (exit ${result.status ?? result.signal})\n`);
     process.exit(1);

@@ -131,7 +131,11 @@ async function prepareDatabases(opts: Options, databases: string[]): Promise<voi
 
 /** Checks Redis answers; with `--fresh` deletes every key under the cluster's prefix. */
 async function prepareRedis(opts: Options): Promise<void> {
-  const redis = new Redis(/^rediss?:\/\//.test(opts.redisAddr) ? opts.redisAddr : `redis://${opts.redisAddr}`, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const redis = new Redis(/^rediss?:\/\//.test(opts.redisAddr) ? opts.redisAddr : `redis://${opts.redisAddr}`, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();
@@ -160,15 +164,24 @@ async function nodeSpecs(opts: Options): Promise<NodeSpec[]> {
     const dataDir = join(opts.dir, name);
     const database = role === 'leader' ? opts.name : `${opts.name}_${name.replace('-', '_')}`;
     const args = [
-      '--role', role,
-      '--instance-id', name,
-      '--data-dir', dataDir,
-      '--health-addr', `127.0.0.1:${healthPort}`,
-      '--api-addr', `127.0.0.1:${apiPort}`,
-      '--postgres-url', databaseUrl(opts.postgresUrl, database),
-      '--redis-addr', opts.redisAddr,
-      '--redis-prefix', opts.name,
-      '--admin-token', ADMIN_TOKEN,
+      '--role',
+      role,
+      '--instance-id',
+      name,
+      '--data-dir',
+      dataDir,
+      '--health-addr',
+      `127.0.0.1:${healthPort}`,
+      '--api-addr',
+      `127.0.0.1:${apiPort}`,
+      '--postgres-url',
+      databaseUrl(opts.postgresUrl, database),
+      '--redis-addr',
+      opts.redisAddr,
+      '--redis-prefix',
+      opts.name,
+      '--admin-token',
+      ADMIN_TOKEN,
       ...opts.nodeArgs,
     ];
     return { name, role, dataDir, log: join(dataDir, 'baton.log'), healthUrl: `http://127.0.0.1:${healthPort}`, apiUrl: `http://127.0.0.1:${apiPort}`, args };
@@ -215,7 +228,12 @@ function killGroup(node: Running): void {
 
 function tail(path: string, lines: number): string {
   try {
-    return `${readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `    ${l.slice(0, 300)}`).join('\n')}\n`;
+    return `${readFileSync(path, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => `    ${l.slice(0, 300)}`)
+      .join('\n')}\n`;
   } catch {
     return '';
   }
@@ -296,9 +314,13 @@ async function main(): Promise<void> {
   writeManifest();
 
   const rel = (p: string) => relative(process.cwd(), p) || '.';
-  process.stdout.write(`\nBaton cluster "${opts.name}": ${opts.leaders} leader-capable node(s), ${opts.members} member(s); PostgreSQL ${opts.postgresUrl}, Redis ${opts.redisAddr}\n\n`);
+  process.stdout.write(
+    `\nBaton cluster "${opts.name}": ${opts.leaders} leader-capable node(s), ${opts.members} member(s); PostgreSQL ${opts.postgresUrl}, Redis ${opts.redisAddr}\n\n`,
+  );
   for (const n of nodes) {
-    process.stdout.write(`  ${n.spec.name.padEnd(9)} pid ${String(n.child?.pid).padEnd(7)} health ${n.spec.healthUrl}/health   api ${n.spec.apiUrl}   log ${rel(n.spec.log)}\n`);
+    process.stdout.write(
+      `  ${n.spec.name.padEnd(9)} pid ${String(n.child?.pid).padEnd(7)} health ${n.spec.healthUrl}/health   api ${n.spec.apiUrl}   log ${rel(n.spec.log)}\n`,
+    );
   }
   const first = nodes[0]!.spec;
   process.stdout.write(

@@ -4,11 +4,11 @@
  * `k8s/`. One source, so a Geth chain and an embedded chain share one genesis hash. A test fails
  * when the file and `devGenesis()` drift; rerun `npx tsx scripts/gen-genesis.ts` then.
  */
-import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { devGenesis } from "../src/adapters/executionClient/genesis.js";
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { devGenesis } from '../src/adapters/executionClient/genesis.js';
 
-export const GENESIS_PATH = fileURLToPath(new URL("../deploy/genesis.json", import.meta.url));
+export const GENESIS_PATH = fileURLToPath(new URL('../deploy/genesis.json', import.meta.url));
 
 /** The file's exact text: two-space JSON and a final newline. */
 export function genesisJson(): string {

@@ -19,7 +19,7 @@ import { accessSync, constants as fs, readdirSync, statSync } from 'node:fs';
 import { constants as os } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { avaCommand, missingLine, missingPrerequisites, type OwnServices, postgresBinDir, type Probe, sharedServices, testEnvironment } from './testEnv.js';
+import { avaCommand, missingLine, missingPrerequisites, type OwnServices, type Probe, postgresBinDir, sharedServices, testEnvironment } from './testEnv.js';
 import { type OwnService, reachable, startPostgres, startRedis } from './testServices.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

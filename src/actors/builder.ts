@@ -109,9 +109,15 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
         if (last && performance.now() - started > opts.replayBudgetMs) break; // yield: the next tick goes on from here
         const envelope = decode<BlockEnvelope>(block.payloadData);
         const requests = decode<Data[]>(block.requestsData);
-        const result = await engine.newPayloadV4(envelope.executionPayload, envelope.versionedHashes, envelope.parentBeaconBlockRoot, requests, { signal: ctx.signal });
+        const result = await engine.newPayloadV4(envelope.executionPayload, envelope.versionedHashes, envelope.parentBeaconBlockRoot, requests, {
+          signal: ctx.signal,
+        });
         if (result.status !== 'VALID') {
-          throw new CodedError('EL_REJECTED_COMMITTED', `the EL answered ${result.status} for committed block ${block.number}: ${result.validationError ?? ''}`, { number: block.number });
+          throw new CodedError(
+            'EL_REJECTED_COMMITTED',
+            `the EL answered ${result.status} for committed block ${block.number}: ${result.validationError ?? ''}`,
+            { number: block.number },
+          );
         }
         last = block;
       }
@@ -166,10 +172,17 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
     const { summary } = encoded;
     state.handedToEl = Math.max(0, state.handedToEl - summary.txCount);
     if (summary.number !== parent.number + 1n || summary.parentHash !== parent.hash.toLowerCase()) {
-      throw new CodedError('EL_WRONG_PARENT', `the EL built ${summary.number} on ${summary.parentHash}, not on the committed head ${parent.number} ${parent.hash}`);
+      throw new CodedError(
+        'EL_WRONG_PARENT',
+        `the EL built ${summary.number} on ${summary.parentHash}, not on the committed head ${parent.number} ${parent.hash}`,
+      );
     }
     const buildMs = performance.now() - started;
-    await ctx.ask<{ number: bigint }, PublisherMsg>(modules.publisher, { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs }, opts.commitTimeoutMs);
+    await ctx.ask<{ number: bigint }, PublisherMsg>(
+      modules.publisher,
+      { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs },
+      opts.commitTimeoutMs,
+    );
     return { number: summary.number, hash: summary.hash, timestamp: summary.timestamp };
   }
 
@@ -219,7 +232,8 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
   function onFailure(state: BuilderState, ctx: ActorContext<BuilderMsg>, err: CodedError | Error): number {
     const code = (err as CodedError).code ?? 'UNKNOWN';
     state.consecutiveFailures++;
-    if (modules.monitor && code !== 'LEASE_EXPIRED') ctx.send(modules.monitor, { type: 'productionFailed', reason: `${code}: ${err.message}`, engine: ENGINE_FAILURES.has(code) });
+    if (modules.monitor && code !== 'LEASE_EXPIRED')
+      ctx.send(modules.monitor, { type: 'productionFailed', reason: `${code}: ${err.message}`, engine: ENGINE_FAILURES.has(code) });
     switch (code) {
       case 'STALE_EPOCH':
         ctx.logger.warn({ err }, 'A newer leader committed; stepping down');

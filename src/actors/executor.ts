@@ -79,7 +79,8 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
     let n = storeHead && storeHead.number < elHead.number ? storeHead.number : elHead.number;
     for (; n > 0n; n--) {
       const [el, stored] = await Promise.all([engine.getBlockByNumber(n, { signal: ctx.signal }), store.getByNumber(n)]);
-      if (el && (!stored || stored.hash === el.hash.toLowerCase())) return { position: { lastSynced: n, lastHash: el.hash.toLowerCase() }, storedHead: storeHead?.number ?? -1n };
+      if (el && (!stored || stored.hash === el.hash.toLowerCase()))
+        return { position: { lastSynced: n, lastHash: el.hash.toLowerCase() }, storedHead: storeHead?.number ?? -1n };
       ctx.logger.warn({ number: n, el: el?.hash, stored: stored?.hash }, 'EL and store disagree; stepping back');
     }
     const genesis = await engine.getBlockByNumber(0, { signal: ctx.signal });
@@ -99,7 +100,8 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
     const { position } = state;
     const started = performance.now();
     const expected = position.lastSynced + 1n;
-    if (block.number !== expected) throw new CodedError(ExecutorErrorCode.OUT_OF_ORDER, `expected block ${expected}, got ${block.number}`, { expected: expected.toString() });
+    if (block.number !== expected)
+      throw new CodedError(ExecutorErrorCode.OUT_OF_ORDER, `expected block ${expected}, got ${block.number}`, { expected: expected.toString() });
     const meta = { number: block.number.toString(), hash: block.hash };
 
     const verdict = await ctx.pool.run('verifyPayload', { payloadData: block.payloadData, requestsData: block.requestsData }).catch((err: Error) => {
@@ -109,12 +111,22 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
     });
     if (!verdict.valid) halt(state, ctx, `block ${block.number} failed verification: ${verdict.reason}`, { ...meta, computed: verdict.computedHash });
     if (verdict.claimedHash !== block.hash.toLowerCase() || verdict.number !== block.number || verdict.parentHash !== block.parentHash.toLowerCase()) {
-      halt(state, ctx, `block ${block.number}: the payload (${verdict.number} ${verdict.claimedHash}) is not the block announced (${block.number} ${block.hash})`, meta);
+      halt(
+        state,
+        ctx,
+        `block ${block.number}: the payload (${verdict.number} ${verdict.claimedHash}) is not the block announced (${block.number} ${block.hash})`,
+        meta,
+      );
     }
 
     if (block.parentHash.toLowerCase() !== position.lastHash) {
       if (opts.storeBlocks && position.lastSynced <= state.storedHead) {
-        halt(state, ctx, `the leader's block ${block.number} does not extend our stored block ${position.lastSynced} (${position.lastHash}): the chains forked`, meta);
+        halt(
+          state,
+          ctx,
+          `the leader's block ${block.number} does not extend our stored block ${position.lastSynced} (${position.lastHash}): the chains forked`,
+          meta,
+        );
       }
       // Our EL's head is a block nobody committed (this node led once and died mid-block): step back.
       const previous = await engine.getBlockByNumber(position.lastSynced - 1n, { signal: ctx.signal });
@@ -140,7 +152,8 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
       .catch((err: Error) => {
         throw new CodedError(ExecutorErrorCode.RETRY, `forkchoiceUpdated failed: ${err.message}`, meta);
       });
-    if (fcu.payloadStatus.status !== 'VALID') throw new CodedError(ExecutorErrorCode.RETRY, `forkchoiceUpdated on ${block.number} answered ${fcu.payloadStatus.status}`, meta);
+    if (fcu.payloadStatus.status !== 'VALID')
+      throw new CodedError(ExecutorErrorCode.RETRY, `forkchoiceUpdated on ${block.number} answered ${fcu.payloadStatus.status}`, meta);
 
     if (opts.storeBlocks && block.number > state.storedHead) {
       await store.commitBlock(block, block.epoch, block.leader ?? opts.unknownLeader).catch((err: CodedError) => {
@@ -152,8 +165,13 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
       report.update({ head: { number: block.number, hash: block.hash } });
     }
     // A committed block (it came from the leader's feed or store), now executed here: this node's feed serves it live.
-    const encoded = { summary: { number: block.number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp, txCount: block.txCount }, payloadData: block.payloadData, requestsData: block.requestsData };
-    for (const sink of modules.sinks) await sink.publish(encoded, block.epoch).catch((err: Error) => ctx.logger.warn({ err, sink: sink.name }, 'Publishing a synced block failed'));
+    const encoded = {
+      summary: { number: block.number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp, txCount: block.txCount },
+      payloadData: block.payloadData,
+      requestsData: block.requestsData,
+    };
+    for (const sink of modules.sinks)
+      await sink.publish(encoded, block.epoch).catch((err: Error) => ctx.logger.warn({ err, sink: sink.name }, 'Publishing a synced block failed'));
     state.position = { lastSynced: block.number, lastHash: block.hash.toLowerCase() };
     state.blockLog.block({ number: block.number, hash: block.hash, txs: block.txCount, timings: { executeMs: performance.now() - started } });
     // Counted in the report, not in state: the total survives a restart of this actor.
@@ -166,7 +184,12 @@ export function executorActor(opts: ExecutorOptions, modules: ExecutorModules): 
   return {
     // No EL call here: an EL that is slow or down must not make init crash and restart in a loop
     // (past the restart intensity that would stop the node). The Syncer asks for the position first.
-    init: (ctx) => ({ position: { lastSynced: -1n, lastHash: '0x' }, storedHead: -1n, halted: null, blockLog: new BlockLog(ctx.logger, opts.storeBlocks ? 'Block synced' : 'Block executed') }),
+    init: (ctx) => ({
+      position: { lastSynced: -1n, lastHash: '0x' },
+      storedHead: -1n,
+      halted: null,
+      blockLog: new BlockLog(ctx.logger, opts.storeBlocks ? 'Block synced' : 'Block executed'),
+    }),
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'position': {

@@ -60,7 +60,8 @@ export function readiness(o: Observations, v: Verdict, now: number): Verdict {
   if (o.paused) reasons.push('paused by an operator');
   if (now < o.heldOffUntil) reasons.push(`held off for ${((o.heldOffUntil - now) / 1000).toFixed(1)} s more after stepping down for health`);
   if (o.elHead === null) reasons.push('its execution client head is unknown');
-  else if (o.committedHead !== null && o.elHead + 1n < o.committedHead) reasons.push(`its execution client is at block ${o.elHead}, behind the committed head ${o.committedHead}`);
+  else if (o.committedHead !== null && o.elHead + 1n < o.committedHead)
+    reasons.push(`its execution client is at block ${o.elHead}, behind the committed head ${o.committedHead}`);
   return { healthy: reasons.length === 0, reasons };
 }
 
@@ -69,7 +70,13 @@ export function readiness(o: Observations, v: Verdict, now: number): Verdict {
  * ready, when at least its EL answers — the chain must not stop because every EL lags (the new
  * leader's Builder replays the committed blocks it lacks before building).
  */
-export function mayCampaign(o: Observations, ready: Verdict, t: HealthThresholds, others: NodeHealthRecord[], leaseHeld: boolean): { may: boolean; reason: string | null } {
+export function mayCampaign(
+  o: Observations,
+  ready: Verdict,
+  t: HealthThresholds,
+  others: NodeHealthRecord[],
+  leaseHeld: boolean,
+): { may: boolean; reason: string | null } {
   if (ready.healthy) return { may: true, reason: null };
   const elAnswers = o.elFailures < t.elFailures && o.elHead !== null;
   if (!leaseHeld && !o.paused && elAnswers && !o.storeProblem && !others.some((r) => r.ready)) return { may: true, reason: null };

@@ -8,8 +8,8 @@ import type { Data } from '../types/engine.js';
 import type { StatusReport } from '../types/report.js';
 import type { BlockSink } from '../types/sink.js';
 import { BlockLog } from './blockLog.js';
-import { notifyCommitted } from './notify.js';
 import type { HealthMonitorMsg, MempoolWatcherMsg, PublisherMsg } from './messages.js';
+import { notifyCommitted } from './notify.js';
 
 export interface PublisherModules {
   engine: EngineApi;
@@ -56,9 +56,13 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     assertLease(validUntil, 'validation');
     const envelope = decode<BlockEnvelope>(block.payloadData);
     const requests = decode<Data[]>(block.requestsData);
-    const verdict = await engine.newPayloadV4(envelope.executionPayload, envelope.versionedHashes, envelope.parentBeaconBlockRoot, requests, { signal: ctx.signal });
+    const verdict = await engine.newPayloadV4(envelope.executionPayload, envelope.versionedHashes, envelope.parentBeaconBlockRoot, requests, {
+      signal: ctx.signal,
+    });
     if (verdict.status !== 'VALID') {
-      throw new CodedError('EL_REJECTED', `our EL answered ${verdict.status} for block ${summary.number}: ${verdict.validationError ?? 'no reason given'}`, { number: summary.number });
+      throw new CodedError('EL_REJECTED', `our EL answered ${verdict.status} for block ${summary.number}: ${verdict.validationError ?? 'no reason given'}`, {
+        number: summary.number,
+      });
     }
     assertLease(validUntil, 'commit');
     const started = performance.now();
@@ -66,11 +70,18 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     metrics.observeCommit((performance.now() - started) / 1000);
     metrics.blockCommitted(summary.number);
     if (modules.monitor) ctx.send(modules.monitor, { type: 'committed', number: summary.number });
-    state.blockLog.block({ number: summary.number, hash: summary.hash, txs: summary.txCount, timings: { buildMs: msg.buildMs, commitMs: performance.now() - commitStarted } });
+    state.blockLog.block({
+      number: summary.number,
+      hash: summary.hash,
+      txs: summary.txCount,
+      timings: { buildMs: msg.buildMs, commitMs: performance.now() - commitStarted },
+    });
 
     const publishStarted = performance.now();
     try {
-      await engine.forkchoiceUpdatedV3({ headBlockHash: summary.hash, safeBlockHash: summary.hash, finalizedBlockHash: summary.hash }, null, { signal: ctx.signal });
+      await engine.forkchoiceUpdatedV3({ headBlockHash: summary.hash, safeBlockHash: summary.hash, finalizedBlockHash: summary.hash }, null, {
+        signal: ctx.signal,
+      });
     } catch (err) {
       ctx.logger.warn({ err, number: summary.number }, 'forkchoiceUpdated after commit failed; the next build moves the head');
     }

@@ -206,7 +206,16 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
 
   return {
     init(ctx) {
-      const state: SyncerState = { position: null, source: null, queue: [], failures: 0, tickPending: false, halted: false, leader: null, leading: opts.standby ? null : false };
+      const state: SyncerState = {
+        position: null,
+        source: null,
+        queue: [],
+        failures: 0,
+        tickPending: false,
+        halted: false,
+        leader: null,
+        leading: opts.standby ? null : false,
+      };
       ctx.signal.addEventListener('abort', () => closeSource(state), { once: true });
       if (modules.elector) ctx.send(modules.elector, { type: 'tellLeadership', to: ctx.self });
       wake(state, ctx);

@@ -4,18 +4,18 @@
  * default. Only the winning value is parsed, so a bad value that is overridden does not stop the
  * node; a bad winning value or an unknown flag throws a `ConfigError` naming the key and source.
  */
-import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
-import { hostname } from "node:os";
-import { localUrl } from "../node/options.js";
-import { ConfigError, type ConfigSource } from "./errors.js";
-import type { LeaseBackendName } from "../adapters/lease/options.js";
-import { envName, flagName, options, type OptionKey, type OptionSpec, type ParsedOptions } from "./options.js";
-import { InvalidValue, bool, hexBytes } from "./values.js";
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import type { LeaseBackendName } from '../adapters/lease/options.js';
+import { localUrl } from '../node/options.js';
+import { ConfigError, type ConfigSource } from './errors.js';
+import { envName, flagName, type OptionKey, type OptionSpec, options, type ParsedOptions } from './options.js';
+import { bool, hexBytes, InvalidValue } from './values.js';
 
 /** The node's configuration: every option parsed, derived defaults filled in. */
-export type Config = Omit<ParsedOptions, "instanceId" | "redisStream" | "leaseBackend" | "jwtSecret"> & {
+export type Config = Omit<ParsedOptions, 'instanceId' | 'redisStream' | 'leaseBackend' | 'jwtSecret'> & {
   instanceId: string;
   redisStream: string;
   leaseBackend: LeaseBackendName;
@@ -52,22 +52,26 @@ function readArgv(argv: readonly string[]): Map<OptionKey, RawValue> {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const m = /^--([^=]+)(?:=([\s\S]*))?$/.exec(arg);
-    if (!m) throw new ConfigError(`${JSON.stringify(arg)}: unexpected argument, options start with -- (flag)`, { key: arg, source: "flag" });
+    if (!m) throw new ConfigError(`${JSON.stringify(arg)}: unexpected argument, options start with -- (flag)`, { key: arg, source: 'flag' });
     const label = `--${m[1]}`;
     const key = byFlag.get(m[1]!);
-    if (key === undefined) throw new ConfigError(`${label}: unknown option (flag)`, { key: label, source: "flag" });
+    if (key === undefined) throw new ConfigError(`${label}: unknown option (flag)`, { key: label, source: 'flag' });
     // Every option takes one value (lists are comma-separated): a second one is a mistake, not an override.
     const earlier = out.get(key);
-    if (earlier) throw new ConfigError(`${label}: given twice (as ${earlier.label} ${specOf(key).secret ? "<redacted>" : JSON.stringify(earlier.raw)} before); give each option once (flag)`, { key, source: "flag" });
+    if (earlier)
+      throw new ConfigError(
+        `${label}: given twice (as ${earlier.label} ${specOf(key).secret ? '<redacted>' : JSON.stringify(earlier.raw)} before); give each option once (flag)`,
+        { key, source: 'flag' },
+      );
     let raw = m[2];
-    if (raw === undefined && specOf(key).parse === bool) raw = "true";
+    if (raw === undefined && specOf(key).parse === bool) raw = 'true';
     if (raw === undefined) {
       const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new ConfigError(`${label}: missing value (flag)`, { key, source: "flag" });
+      if (next === undefined || next.startsWith('--')) throw new ConfigError(`${label}: missing value (flag)`, { key, source: 'flag' });
       raw = next;
       i++;
     }
-    out.set(key, { raw, source: "flag", label });
+    out.set(key, { raw, source: 'flag', label });
   }
   return out;
 }
@@ -76,7 +80,7 @@ function readEnv(env: NodeJS.ProcessEnv): Map<OptionKey, RawValue> {
   const out = new Map<OptionKey, RawValue>();
   for (const [key] of specs) {
     const raw = env[envName(key)];
-    if (raw !== undefined) out.set(key, { raw, source: "env", label: envName(key) });
+    if (raw !== undefined) out.set(key, { raw, source: 'env', label: envName(key) });
   }
   return out;
 }
@@ -84,12 +88,12 @@ function readEnv(env: NodeJS.ProcessEnv): Map<OptionKey, RawValue> {
 /** A JSON or YAML (`.yaml`/`.yml`) object keyed by flag name or camelCase key; scalars are stringified, arrays comma-joined. */
 function readConfigFile(path: RawValue): Map<OptionKey, RawValue> {
   const fail = (problem: string): never => {
-    throw new ConfigError(`${path.label}: ${JSON.stringify(path.raw)} ${problem} (${path.source})`, { key: "config", source: path.source });
+    throw new ConfigError(`${path.label}: ${JSON.stringify(path.raw)} ${problem} (${path.source})`, { key: 'config', source: path.source });
   };
   const isYaml = /\.ya?ml$/i.test(path.raw);
-  let text = "";
+  let text = '';
   try {
-    text = readFileSync(path.raw, "utf8");
+    text = readFileSync(path.raw, 'utf8');
   } catch (err) {
     fail(`cannot be read: ${(err as Error).message}`);
   }
@@ -97,32 +101,32 @@ function readConfigFile(path: RawValue): Map<OptionKey, RawValue> {
   try {
     doc = isYaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    fail(`is not valid ${isYaml ? "YAML" : "JSON"}: ${(err as Error).message.split("\n")[0]}`);
+    fail(`is not valid ${isYaml ? 'YAML' : 'JSON'}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) fail(`must hold a ${isYaml ? "YAML mapping" : "JSON object"}`);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail(`must hold a ${isYaml ? 'YAML mapping' : 'JSON object'}`);
   const source: ConfigSource = `file ${path.raw}`;
   const out = new Map<OptionKey, RawValue>();
   for (const [label, value] of Object.entries(doc as Record<string, unknown>)) {
     const key = byFileKey.get(label);
     const bad = (problem: string) => new ConfigError(`${label}: ${problem} (${source})`, { key: label, source });
-    if (key === undefined) throw bad("unknown option");
-    if (key === "config") throw bad("cannot be set in a config file");
-    const scalar = (v: unknown) => typeof v === "string" || typeof v === "number" || typeof v === "boolean";
-    if (!(scalar(value) || (Array.isArray(value) && value.every(scalar)))) throw bad("must be a string, number, boolean or array of those");
-    out.set(key, { raw: Array.isArray(value) ? value.join(",") : String(value), source, label });
+    if (key === undefined) throw bad('unknown option');
+    if (key === 'config') throw bad('cannot be set in a config file');
+    const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+    if (!(scalar(value) || (Array.isArray(value) && value.every(scalar)))) throw bad('must be a string, number, boolean or array of those');
+    out.set(key, { raw: Array.isArray(value) ? value.join(',') : String(value), source, label });
   }
   return out;
 }
 
 function invalid(value: RawValue, key: OptionKey, problem: string): ConfigError {
-  const shown = specOf(key).secret ? "<redacted>" : JSON.stringify(value.raw);
+  const shown = specOf(key).secret ? '<redacted>' : JSON.stringify(value.raw);
   return new ConfigError(`${value.label}: ${shown} ${problem} (${value.source})`, { key, source: value.source });
 }
 
 /** An empty value unsets an option without a default (e.g. `BATON_POSTGRES_URL=` → embedded PGlite). */
 function parseValue(key: OptionKey, value: RawValue): unknown {
   const spec = specOf(key);
-  if (value.raw === "" && spec.default === undefined && !spec.required) return undefined;
+  if (value.raw === '' && spec.default === undefined && !spec.required) return undefined;
   try {
     return spec.parse(value.raw);
   } catch (err) {
@@ -133,15 +137,15 @@ function parseValue(key: OptionKey, value: RawValue): unknown {
 
 /** Parses argv (without the node and script paths) and env into a `Config`, or a help request. */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config | HelpRequest {
-  if (argv.includes("--help") || argv.includes("-h")) return { help: true };
+  if (argv.includes('--help') || argv.includes('-h')) return { help: true };
   const flags = readArgv(argv);
   const fromEnv = readEnv(env);
-  const configPath = flags.get("config") ?? fromEnv.get("config");
-  const file = configPath && configPath.raw !== "" ? readConfigFile(configPath) : new Map<OptionKey, RawValue>();
+  const configPath = flags.get('config') ?? fromEnv.get('config');
+  const file = configPath && configPath.raw !== '' ? readConfigFile(configPath) : new Map<OptionKey, RawValue>();
   const winners = new Map<OptionKey, RawValue>();
   const parsed: Record<string, unknown> = {};
   for (const [key, spec] of specs) {
-    const fallback = spec.default === undefined ? undefined : { raw: spec.default, source: "default" as const, label: `--${flagName(key)}` };
+    const fallback = spec.default === undefined ? undefined : { raw: spec.default, source: 'default' as const, label: `--${flagName(key)}` };
     const value = flags.get(key) ?? fromEnv.get(key) ?? file.get(key) ?? fallback;
     if (value) winners.set(key, value);
     parsed[key] = value && parseValue(key, value);
@@ -155,30 +159,30 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
 /** Fills the defaults that depend on other options and checks combinations of options. */
 function resolve(o: ParsedOptions, winners: Map<OptionKey, RawValue>): Config {
   const hasRedis = Boolean(o.redisAddr || o.redisSentinels);
-  const leaseBackend = o.leaseBackend ?? (hasRedis ? "redis" : "file");
-  const leaseSource = winners.get("leaseBackend");
-  if (leaseBackend === "redis" && !hasRedis && leaseSource) throw invalid(leaseSource, "leaseBackend", "needs --redis-addr or --redis-sentinels");
+  const leaseBackend = o.leaseBackend ?? (hasRedis ? 'redis' : 'file');
+  const leaseSource = winners.get('leaseBackend');
+  if (leaseBackend === 'redis' && !hasRedis && leaseSource) throw invalid(leaseSource, 'leaseBackend', 'needs --redis-addr or --redis-sentinels');
   // Embedded PGlite serves one connection, which the block store holds: the lease needs a server of its own.
-  if (leaseBackend === "postgres" && !o.postgresUrl && leaseSource) throw invalid(leaseSource, "leaseBackend", "needs a PostgreSQL server (--postgres-url)");
+  if (leaseBackend === 'postgres' && !o.postgresUrl && leaseSource) throw invalid(leaseSource, 'leaseBackend', 'needs a PostgreSQL server (--postgres-url)');
   let jwtSecret = o.jwtSecret;
-  const jwtFile = winners.get("jwtSecretFile");
+  const jwtFile = winners.get('jwtSecretFile');
   if (o.jwtSecretFile !== undefined && jwtFile) {
-    if (jwtSecret) throw invalid(jwtFile, "jwtSecretFile", "cannot be combined with --jwt-secret");
+    if (jwtSecret) throw invalid(jwtFile, 'jwtSecretFile', 'cannot be combined with --jwt-secret');
     let contents: string;
     try {
-      contents = readFileSync(o.jwtSecretFile, "utf8");
+      contents = readFileSync(o.jwtSecretFile, 'utf8');
     } catch (err) {
-      throw invalid(jwtFile, "jwtSecretFile", `cannot be read: ${(err as Error).message}`);
+      throw invalid(jwtFile, 'jwtSecretFile', `cannot be read: ${(err as Error).message}`);
     }
     try {
       jwtSecret = hexBytes(32)(contents);
     } catch {
-      throw invalid(jwtFile, "jwtSecretFile", "does not hold 32 bytes of hex");
+      throw invalid(jwtFile, 'jwtSecretFile', 'does not hold 32 bytes of hex');
     }
   }
   return {
     ...o,
-    instanceId: o.instanceId ?? `${hostname()}-${randomBytes(2).toString("hex")}`,
+    instanceId: o.instanceId ?? `${hostname()}-${randomBytes(2).toString('hex')}`,
     redisStream: o.redisStream ?? `${o.redisPrefix}:blocks`,
     leaseBackend,
     jwtSecret,
@@ -189,20 +193,20 @@ function resolve(o: ParsedOptions, winners: Map<OptionKey, RawValue>): Config {
 /** `--help`, generated from the schema so every option, env var and default is listed. */
 export function helpText(): string {
   const lines = [
-    "Usage: baton --role leader|member [options]",
-    "",
-    "Each option is taken from, in order: --flag, its BATON_* env var, the --config file, the default.",
-    "An empty value unsets an option that has no default. Durations: 500ms, 2s, 1m, 1h or milliseconds.",
-    "",
-    "Options:",
+    'Usage: baton --role leader|member [options]',
+    '',
+    'Each option is taken from, in order: --flag, its BATON_* env var, the --config file, the default.',
+    'An empty value unsets an option that has no default. Durations: 500ms, 2s, 1m, 1h or milliseconds.',
+    '',
+    'Options:',
   ];
   for (const [key, spec] of specs) {
-    const names = [flagName(key), ...(spec.aliases ?? [])].map((n) => `--${n}`).join(", ");
-    const dflt = spec.required ? "required" : spec.default !== undefined ? `default ${spec.default}` : `default ${spec.derived ?? "unset"}`;
+    const names = [flagName(key), ...(spec.aliases ?? [])].map((n) => `--${n}`).join(', ');
+    const dflt = spec.required ? 'required' : spec.default !== undefined ? `default ${spec.default}` : `default ${spec.derived ?? 'unset'}`;
     lines.push(`  ${names} ${spec.kind}`, `      ${spec.description}`, `      env ${envName(key)}; ${dflt}`);
   }
-  lines.push("  --help, -h", "      Print this help and exit.");
-  return lines.join("\n");
+  lines.push('  --help, -h', '      Print this help and exit.');
+  return lines.join('\n');
 }
 
 /** For `main`: a ConfigError becomes one line on stderr and exit code 2 (usage); anything else is rethrown. */

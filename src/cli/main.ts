@@ -6,8 +6,8 @@
 import pino from 'pino';
 import { StartupError } from '../node/errors.js';
 import { exitOnConfigError, helpText, parseConfig } from './config.js';
-import { flagFor, nodeOptions } from './nodeOptions.js';
 import { ConfigError } from './errors.js';
+import { flagFor, nodeOptions } from './nodeOptions.js';
 
 let parsed: ReturnType<typeof parseConfig>;
 try {
@@ -21,7 +21,11 @@ if ('help' in parsed) {
 }
 const config = parsed;
 /** JSON lines for log shippers; pretty only for a person at a terminal (a pipe or a file gets JSON). */
-const logger = pino({ level: config.logLevel, base: { instance: config.instanceId }, ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}) });
+const logger = pino({
+  level: config.logLevel,
+  base: { instance: config.instanceId },
+  ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+});
 
 // Loaded only now: the node's modules (PGlite, the Engine API client, …) take a second or more to
 // load, and a mistyped flag should be refused before that.

@@ -69,7 +69,13 @@ export function flagFor(dependency: StartupDependency, c: Config): string {
     case 'redisTls':
       return '--redis-tls-ca-file';
     case 'lease':
-      return { redis: c.redisSentinels ? '--redis-sentinels' : '--redis-addr', postgres: '--postgres-url', etcd: '--etcd-endpoints', kubernetes: '--lease-backend', file: '--data-dir' }[c.leaseBackend];
+      return {
+        redis: c.redisSentinels ? '--redis-sentinels' : '--redis-addr',
+        postgres: '--postgres-url',
+        etcd: '--etcd-endpoints',
+        kubernetes: '--lease-backend',
+        file: '--data-dir',
+      }[c.leaseBackend];
     case 'executionClient':
       return c.ethClientUrl ? '--eth-client-url' : '--data-dir';
     case 'jwtSecret':

@@ -4,6 +4,8 @@
  * (`blockTime` → `--block-time`) and the env var its upper snake case with a `BATON_` prefix
  * (`BATON_BLOCK_TIME`), so the three can never drift apart.
  */
+
+import { LEASE_BACKENDS } from '../adapters/lease/options.js';
 import {
   bool,
   duration,
@@ -14,14 +16,13 @@ import {
   list,
   listenAddress,
   oneOf,
+  type Parser,
   path,
   redisAddress,
   text,
   token,
   url,
-  type Parser,
-} from "./values.js";
-import { LEASE_BACKENDS } from "../adapters/lease/options.js";
+} from './values.js';
 
 export interface OptionSpec<T> {
   /** Value placeholder in `--help`, e.g. `<duration>` or `leader|member`. */
@@ -41,252 +42,254 @@ export interface OptionSpec<T> {
   secret?: true;
 }
 
-const HTTP = ["http", "https"] as const;
+const HTTP = ['http', 'https'] as const;
 
 /** An enum option; generic in `spec` so a `default` or `required` stays visible to `ParsedOptions`. */
-function choice<const C extends readonly string[], S extends Omit<OptionSpec<C[number]>, "kind" | "parse">>(choices: C, spec: S) {
-  return { kind: choices.join("|"), parse: oneOf(choices), ...spec };
+function choice<const C extends readonly string[], S extends Omit<OptionSpec<C[number]>, 'kind' | 'parse'>>(choices: C, spec: S) {
+  return { kind: choices.join('|'), parse: oneOf(choices), ...spec };
 }
-
 
 /** Every option, in `--help` order. */
 export const options = {
   config: {
-    kind: "<file.json|yaml>",
-    description: "Config file: a JSON object or YAML mapping keyed by flag name (or camelCase). Flags and env vars override it.",
+    kind: '<file.json|yaml>',
+    description: 'Config file: a JSON object or YAML mapping keyed by flag name (or camelCase). Flags and env vars override it.',
     parse: path,
   },
-  role: choice(["leader", "member"], {
+  role: choice(['leader', 'member'], {
     description: "leader: compete for the lease and build blocks; member: replay the leader's blocks and serve reads.",
     required: true,
-    aliases: ["mode"],
+    aliases: ['mode'],
   }),
   instanceId: {
-    kind: "<id>",
+    kind: '<id>',
     description: "This node's identity in the lease, Redis keys and logs; must be unique per node.",
     parse: token,
-    derived: "<hostname>-<4 random hex>",
+    derived: '<hostname>-<4 random hex>',
   },
   ethClientUrl: {
-    kind: "<url>",
-    description: "Engine API URL of the execution client. Empty: start the embedded EL.",
+    kind: '<url>',
+    description: 'Engine API URL of the execution client. Empty: start the embedded EL.',
     parse: url(HTTP),
   },
   ethRpcUrl: {
-    kind: "<url>",
-    description: "Plain JSON-RPC URL of the execution client, for eth_ calls the engine port does not serve.",
+    kind: '<url>',
+    description: 'Plain JSON-RPC URL of the execution client, for eth_ calls the engine port does not serve.',
     parse: url(HTTP),
   },
   jwtSecret: {
-    kind: "<hex32>",
-    description: "Engine API JWT secret (32 bytes hex). Prefer --jwt-secret-file: argv and env are visible to other users.",
+    kind: '<hex32>',
+    description: 'Engine API JWT secret (32 bytes hex). Prefer --jwt-secret-file: argv and env are visible to other users.',
     parse: hexBytes(32),
     secret: true,
   },
   jwtSecretFile: {
-    kind: "<path>",
+    kind: '<path>',
     description: "File holding the Engine API JWT secret (32 bytes hex), as Geth's --authrpc.jwtsecret.",
     parse: path,
   },
   genesis: {
-    kind: "<path>",
-    description: "Geth genesis JSON for the embedded EL. Empty: the built-in dev genesis.",
+    kind: '<path>',
+    description: 'Geth genesis JSON for the embedded EL. Empty: the built-in dev genesis.',
     parse: path,
   },
   redisAddr: {
-    kind: "<host:port|url>",
-    description: "Redis (host:port, redis:// or rediss://). Enables the Redis Stream, shared mempool and watcher.",
+    kind: '<host:port|url>',
+    description: 'Redis (host:port, redis:// or rediss://). Enables the Redis Stream, shared mempool and watcher.',
     parse: redisAddress,
   },
   redisPassword: {
-    kind: "<string>",
-    description: "Redis AUTH password.",
+    kind: '<string>',
+    description: 'Redis AUTH password.',
     parse: text,
     secret: true,
   },
   redisTlsCaFile: {
-    kind: "<path>",
-    description: "PEM CA that signed the Redis server certificate, for rediss:// (or Sentinels) with a private CA.",
+    kind: '<path>',
+    description: 'PEM CA that signed the Redis server certificate, for rediss:// (or Sentinels) with a private CA.',
     parse: path,
   },
   redisSentinels: {
-    kind: "<host:port,...>",
-    description: "Redis Sentinels to ask for the master (instead of --redis-addr); Baton follows a Sentinel failover.",
+    kind: '<host:port,...>',
+    description: 'Redis Sentinels to ask for the master (instead of --redis-addr); Baton follows a Sentinel failover.',
     parse: list(hostPort),
   },
   redisSentinelName: {
-    kind: "<name>",
+    kind: '<name>',
     description: "The master's name in the Sentinels' configuration.",
     parse: token,
-    default: "mymaster",
+    default: 'mymaster',
   },
   redisPrefix: {
-    kind: "<string>",
-    description: "Prefix of every Redis key, so several chains can share one Redis.",
+    kind: '<string>',
+    description: 'Prefix of every Redis key, so several chains can share one Redis.',
     parse: token,
-    default: "consensus",
+    default: 'consensus',
   },
   redisStream: {
-    kind: "<string>",
-    description: "Redis Stream the leader appends committed blocks to.",
+    kind: '<string>',
+    description: 'Redis Stream the leader appends committed blocks to.',
     parse: token,
-    derived: "<redis-prefix>:blocks",
+    derived: '<redis-prefix>:blocks',
   },
   redisStreamMaxlen: {
-    kind: "<int>",
-    description: "Approximate cap (XADD MAXLEN ~) on stream entries; older blocks stay in PostgreSQL.",
+    kind: '<int>',
+    description: 'Approximate cap (XADD MAXLEN ~) on stream entries; older blocks stay in PostgreSQL.',
     parse: int({ min: 1 }),
-    default: "100000",
+    default: '100000',
   },
   mempoolBatchSize: {
-    kind: "<int>",
-    description: "Transactions the leader moves from the shared mempool into its EL before each block (needs --redis-addr). The embedded EL builds slowly past ~100 transactions a block; Geth takes thousands.",
+    kind: '<int>',
+    description:
+      'Transactions the leader moves from the shared mempool into its EL before each block (needs --redis-addr). The embedded EL builds slowly past ~100 transactions a block; Geth takes thousands.',
     parse: int({ min: 1 }),
-    default: "100",
+    default: '100',
   },
   mempoolMaxPending: {
-    kind: "<int>",
+    kind: '<int>',
     description: "Bound of the shared mempool's pending set; past it eth_sendRawTransaction refuses (nothing is evicted).",
     parse: int({ min: 1 }),
-    default: "100000",
+    default: '100000',
   },
   mempoolMaxNonConfirmations: {
-    kind: "<int>",
-    description: "Committed blocks an inflight transaction may be missing from before it goes back to pending (or is dropped if the EL refuses it).",
+    kind: '<int>',
+    description: 'Committed blocks an inflight transaction may be missing from before it goes back to pending (or is dropped if the EL refuses it).',
     parse: int({ min: 1 }),
-    default: "10",
+    default: '10',
   },
   mempoolMaxFinalized: {
-    kind: "<int>",
-    description: "How many finalized (and, separately, dropped) transactions the mempool remembers for status queries.",
+    kind: '<int>',
+    description: 'How many finalized (and, separately, dropped) transactions the mempool remembers for status queries.',
     parse: int({ min: 1 }),
-    default: "10000",
+    default: '10000',
   },
   mempoolWatcherLockTtl: {
-    kind: "<duration>",
-    description: "TTL of the mempool watcher lock: a dead watcher delays confirmations by at most this long.",
+    kind: '<duration>',
+    description: 'TTL of the mempool watcher lock: a dead watcher delays confirmations by at most this long.',
     parse: duration({ minMs: 1 }),
-    default: "10s",
+    default: '10s',
   },
   postgresUrl: {
-    kind: "<url>",
-    description: "PostgreSQL URL. Empty: embedded PGlite in --data-dir.",
-    parse: url(["postgres", "postgresql"]),
+    kind: '<url>',
+    description: 'PostgreSQL URL. Empty: embedded PGlite in --data-dir.',
+    parse: url(['postgres', 'postgresql']),
   },
   leaseBackend: choice(LEASE_BACKENDS, {
-    description: "Where leadership is decided (DESIGN §3).",
-    derived: "redis when --redis-addr is set, else file",
+    description: 'Where leadership is decided (DESIGN §3).',
+    derived: 'redis when --redis-addr is set, else file',
   }),
   leaseTtl: {
-    kind: "<duration>",
-    description: "Lease time to live: a dead leader is replaced after at most this long.",
+    kind: '<duration>',
+    description: 'Lease time to live: a dead leader is replaced after at most this long.',
     parse: duration({ minMs: 1 }),
-    default: "2s",
+    default: '2s',
   },
   etcdEndpoints: {
-    kind: "<url,...>",
-    description: "etcd endpoints for --lease-backend etcd.",
+    kind: '<url,...>',
+    description: 'etcd endpoints for --lease-backend etcd.',
     parse: list(url(HTTP)),
-    default: "http://127.0.0.1:2379",
+    default: 'http://127.0.0.1:2379',
   },
   healthInterval: {
-    kind: "<duration>",
+    kind: '<duration>',
     description: "How often the HealthMonitor probes the lease backend, the EL and the database, and publishes this node's health record.",
     parse: duration({ minMs: 50 }),
-    default: "1s",
+    default: '1s',
   },
   healthElFailures: {
-    kind: "<int>",
-    description: "Consecutive failed EL calls (probes or the Builder's Engine API calls) after which the EL counts as unreachable: the leader hands over to a ready standby.",
+    kind: '<int>',
+    description:
+      "Consecutive failed EL calls (probes or the Builder's Engine API calls) after which the EL counts as unreachable: the leader hands over to a ready standby.",
     parse: int({ min: 1 }),
-    default: "2",
+    default: '2',
   },
   healthMaxBlockGap: {
-    kind: "<int>",
-    description: "Block times a leader may go without committing a block before it counts as unhealthy (a stuck build, an unreachable database).",
+    kind: '<int>',
+    description: 'Block times a leader may go without committing a block before it counts as unhealthy (a stuck build, an unreachable database).',
     parse: int({ min: 1 }),
-    default: "3",
+    default: '3',
   },
   healthProductionFailures: {
-    kind: "<int>",
-    description: "Consecutive failed builds or commits after which a leader counts as unhealthy.",
+    kind: '<int>',
+    description: 'Consecutive failed builds or commits after which a leader counts as unhealthy.',
     parse: int({ min: 1 }),
-    default: "3",
+    default: '3',
   },
   healthMinTerm: {
-    kind: "<duration>",
-    description: "A leader steps down for health no sooner than this after its term began, so two sick nodes do not trade the lease back and forth.",
+    kind: '<duration>',
+    description: 'A leader steps down for health no sooner than this after its term began, so two sick nodes do not trade the lease back and forth.',
     parse: duration({ minMs: 0 }),
-    default: "5s",
+    default: '5s',
   },
   healthHoldOff: {
-    kind: "<duration>",
-    description: "After stepping down for health a node does not campaign for this long, and not until its HealthMonitor finds it ready again.",
+    kind: '<duration>',
+    description: 'After stepping down for health a node does not campaign for this long, and not until its HealthMonitor finds it ready again.',
     parse: duration({ minMs: 0 }),
-    default: "10s",
+    default: '10s',
   },
   blockTime: {
-    kind: "<duration>",
-    description: "Time between blocks: the Builder waits this long between forkchoiceUpdated and getPayload.",
+    kind: '<duration>',
+    description: 'Time between blocks: the Builder waits this long between forkchoiceUpdated and getPayload.',
     parse: duration({ minMs: 1 }),
-    default: "1s",
+    default: '1s',
   },
   dataDir: {
-    kind: "<path>",
-    description: "Directory for the embedded EL, PGlite, the file lease and the generated JWT secret.",
+    kind: '<path>',
+    description: 'Directory for the embedded EL, PGlite, the file lease and the generated JWT secret.',
     parse: path,
-    default: "./.baton",
+    default: './.baton',
   },
   healthAddr: {
-    kind: "<host:port>",
-    description: "Listen address of GET /health and GET /metrics (:port = all interfaces, port 0 = any free port).",
+    kind: '<host:port>',
+    description: 'Listen address of GET /health and GET /metrics (:port = all interfaces, port 0 = any free port).',
     parse: listenAddress,
-    default: ":8080",
+    default: ':8080',
   },
   apiAddr: {
-    kind: "<host:port>",
-    description: "Listen address of the block API, WebSocket feed and JSON-RPC.",
+    kind: '<host:port>',
+    description: 'Listen address of the block API, WebSocket feed and JSON-RPC.',
     parse: listenAddress,
-    default: ":8090",
+    default: ':8090',
   },
   advertiseUrl: {
-    kind: "<url>",
+    kind: '<url>',
     description: "URL other nodes use to reach this node's API; published with the lease.",
     parse: url(HTTP),
-    derived: "http://<api-addr host, or 127.0.0.1>:<api-addr port>",
+    derived: 'http://<api-addr host, or 127.0.0.1>:<api-addr port>',
   },
   feedMaxSubscribers: {
-    kind: "<int>",
-    description: "Open WebSocket feed connections allowed; further upgrades get HTTP 503 (each costs a socket and its send buffer).",
+    kind: '<int>',
+    description: 'Open WebSocket feed connections allowed; further upgrades get HTTP 503 (each costs a socket and its send buffer).',
     parse: int({ min: 1 }),
-    default: "10000",
+    default: '10000',
   },
   adminToken: {
-    kind: "<string>",
-    description: "Bearer token for the admin JSON-RPC methods on /rpc (baton_leader, baton_pause, baton_resume, baton_transferLeadership); one per cluster. Empty: admin methods are off.",
+    kind: '<string>',
+    description:
+      'Bearer token for the admin JSON-RPC methods on /rpc (baton_leader, baton_pause, baton_resume, baton_transferLeadership); one per cluster. Empty: admin methods are off.',
     parse: text,
     secret: true,
   },
   leaderUrl: {
-    kind: "<url>",
-    description: "Members: follow this API URL instead of the one the lease advertises.",
+    kind: '<url>',
+    description: 'Members: follow this API URL instead of the one the lease advertises.',
     parse: url(HTTP),
   },
   feeRecipient: {
-    kind: "<address>",
-    description: "Address credited with the priority fees of built blocks.",
+    kind: '<address>',
+    description: 'Address credited with the priority fees of built blocks.',
     parse: ethAddress,
-    default: "0x0000000000000000000000000000000000000000",
+    default: '0x0000000000000000000000000000000000000000',
   },
   chaos: {
-    kind: "<bool>",
-    description: "Enable crash injection (staging and tests only).",
+    kind: '<bool>',
+    description: 'Enable crash injection (staging and tests only).',
     parse: bool,
-    default: "false",
+    default: 'false',
   },
-  logLevel: choice(["trace", "debug", "info", "warn", "error"], {
-    description: "Minimum log level.",
-    default: "info",
+  logLevel: choice(['trace', 'debug', 'info', 'warn', 'error'], {
+    description: 'Minimum log level.',
+    default: 'info',
   }),
 } satisfies Record<string, OptionSpec<unknown>>;
 
@@ -306,5 +309,5 @@ export function flagName(key: string): string {
 
 /** `blockTime` → `BATON_BLOCK_TIME`: one prefix keeps Baton's variables apart from the EL's and the OS's. */
 export function envName(key: string): string {
-  return `BATON_${flagName(key).replace(/-/g, "_").toUpperCase()}`;
+  return `BATON_${flagName(key).replace(/-/g, '_').toUpperCase()}`;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ElectorMsg } from '../actors/messages.js';
-import { JsonRpcError, JsonRpcErrorCode, positionalParams, type JsonRpcMethod } from '../adapters/http/jsonRpc.js';
+import { JsonRpcError, JsonRpcErrorCode, type JsonRpcMethod, positionalParams } from '../adapters/http/jsonRpc.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
 import type { ActorFault } from '../runtime/chaos.js';
 import { CodedError } from '../runtime/errors.js';
@@ -65,7 +65,14 @@ export function adminMethods(opts: AdminOptions, modules: AdminModules): Record<
   async function leader() {
     try {
       const holder = await backend.current(AbortSignal.timeout(PEER_TIMEOUT_MS));
-      return { backend: status.current.leaseBackend, holder: holder?.holder ?? null, epoch: holder?.epoch ?? null, apiUrl: holder?.meta?.apiUrl ?? null, self: opts.identity, isLeader: status.current.isLeader };
+      return {
+        backend: status.current.leaseBackend,
+        holder: holder?.holder ?? null,
+        epoch: holder?.epoch ?? null,
+        apiUrl: holder?.meta?.apiUrl ?? null,
+        self: opts.identity,
+        isLeader: status.current.isLeader,
+      };
     } catch (err) {
       throw new JsonRpcError(JsonRpcErrorCode.REFUSED, `the lease backend did not answer: ${(err as Error).message}`);
     }
@@ -89,11 +96,17 @@ export function adminMethods(opts: AdminOptions, modules: AdminModules): Record<
 
   async function transferLeadership(params: unknown) {
     const [instanceId, url] = positionalParams(params, ['instanceId', 'url']);
-    if (typeof instanceId !== 'string' || instanceId === '') throw new JsonRpcError(JsonRpcErrorCode.INVALID_PARAMS, 'instanceId (the target node) is required');
-    if (typeof url !== 'string' || !/^https?:\/\/[^/]+/.test(url)) throw new JsonRpcError(JsonRpcErrorCode.INVALID_PARAMS, 'url (the target API URL, http://host:port) is required');
+    if (typeof instanceId !== 'string' || instanceId === '')
+      throw new JsonRpcError(JsonRpcErrorCode.INVALID_PARAMS, 'instanceId (the target node) is required');
+    if (typeof url !== 'string' || !/^https?:\/\/[^/]+/.test(url))
+      throw new JsonRpcError(JsonRpcErrorCode.INVALID_PARAMS, 'url (the target API URL, http://host:port) is required');
     const e = needElector('baton_transferLeadership');
     const s = status.current;
-    if (!s.isLeader) throw new JsonRpcError(JsonRpcErrorCode.REFUSED, `this node is not the leader${s.holder ? `; ${s.holder} is${s.leaderApiUrl ? ` (${s.leaderApiUrl})` : ''}` : ''}`);
+    if (!s.isLeader)
+      throw new JsonRpcError(
+        JsonRpcErrorCode.REFUSED,
+        `this node is not the leader${s.holder ? `; ${s.holder} is${s.leaderApiUrl ? ` (${s.leaderApiUrl})` : ''}` : ''}`,
+      );
     if (instanceId === opts.identity) throw new JsonRpcError(JsonRpcErrorCode.REFUSED, 'this node already leads');
     const base = url.replace(/\/+$/, '');
     const peer = await fetchPeerStatus(base);

@@ -1,9 +1,14 @@
 import type { HealthReport } from '../adapters/http/index.js';
-import type { StatusBoard } from './status.js';
 import type { SyncStatus } from '../types/report.js';
+import type { StatusBoard } from './status.js';
 
 /** The `/health` body (DESIGN §6): role, leadership, head, producer state, actor restarts and every current problem. */
-export function healthReport(status: StatusBoard, restartCounts: Record<string, number>, executionClient: object, chaosInjected: Record<string, number> | null = null): HealthReport {
+export function healthReport(
+  status: StatusBoard,
+  restartCounts: Record<string, number>,
+  executionClient: object,
+  chaosInjected: Record<string, number> | null = null,
+): HealthReport {
   const s = status.current;
   return {
     healthy: status.healthy(),
@@ -22,7 +27,13 @@ export function healthReport(status: StatusBoard, restartCounts: Record<string, 
       notCampaigning: s.notCampaigning,
       elHead: s.elHead,
       sync: s.sync && syncReport(s.sync),
-      election: { backend: s.leaseBackend, holder: s.holder, epoch: s.holderEpoch, isLeader: s.isLeader, ...(s.leaseCluster ? { cluster: s.leaseCluster } : {}) },
+      election: {
+        backend: s.leaseBackend,
+        holder: s.holder,
+        epoch: s.holderEpoch,
+        isLeader: s.isLeader,
+        ...(s.leaseCluster ? { cluster: s.leaseCluster } : {}),
+      },
       executionClient,
       actors: Object.fromEntries(Object.entries(restartCounts).map(([id, restarts]) => [id, { restarts }])),
       problems: s.problems,
@@ -39,5 +50,12 @@ export function healthReport(status: StatusBoard, restartCounts: Record<string, 
 function syncReport(sync: SyncStatus) {
   const lagBlocks = sync.sourceHead != null && sync.sourceHead > sync.lastSynced ? sync.sourceHead - sync.lastSynced : 0n;
   const lagSeconds = lagBlocks > 0n && sync.lastBlockTimestamp !== null ? Math.max(0, Math.round(Date.now() / 1000 - Number(sync.lastBlockTimestamp))) : 0;
-  return { source: sync.source ?? null, lastSynced: sync.lastSynced, totalSynced: sync.totalSynced, sourceHead: sync.sourceHead ?? null, lagBlocks, lagSeconds };
+  return {
+    source: sync.source ?? null,
+    lastSynced: sync.lastSynced,
+    totalSynced: sync.totalSynced,
+    sourceHead: sync.sourceHead ?? null,
+    lagBlocks,
+    lagSeconds,
+  };
 }

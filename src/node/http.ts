@@ -39,7 +39,13 @@ export function registerApiRoutes(api: HttpServer, o: NodeOptions, m: ApiRouteMo
   const { logger, report, runtime } = m;
   const executionClient = () => {
     const process = m.engine.process();
-    return { ...m.engine.endpoints, reachable: !report.current.problems.el, head: report.current.elHead, restarts: process?.restarts ?? 0, ...(process ? { process } : {}) };
+    return {
+      ...m.engine.endpoints,
+      reachable: !report.current.problems.el,
+      head: report.current.elHead,
+      restarts: process?.restarts ?? 0,
+      ...(process ? { process } : {}),
+    };
   };
   const health = () => healthReport(report, m.supervisor()?.restartCounts() ?? {}, executionClient(), runtime.chaos.enabled ? runtime.chaos.injected() : null);
   registerBlockRoutes(api, defaultBlocksApiOptions, { logger, store: m.store });
@@ -64,7 +70,9 @@ export function registerApiRoutes(api: HttpServer, o: NodeOptions, m: ApiRouteMo
       chaos: { injectFault: (actor, fault) => supervisor().injectFault(actor, fault), killWorker: (task) => runtime.chaos.killWorker(task) },
     },
   );
-  registerJsonRpc(api, { path: '/rpc', adminToken: o.adminToken }, { ...(m.mempool?.rpc ?? mempoolOffRpcMethods), ...admin }, (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'));
+  registerJsonRpc(api, { path: '/rpc', adminToken: o.adminToken }, { ...(m.mempool?.rpc ?? mempoolOffRpcMethods), ...admin }, (err, method) =>
+    logger.error({ err, method }, 'JSON-RPC method failed'),
+  );
   if (!o.adminToken) logger.info('Admin JSON-RPC methods are off (no --admin-token)');
   return health;
 }

@@ -11,9 +11,9 @@ import { Registry } from 'prom-client';
 import { lockDataDir } from '../adapters/dataDir/lock.js';
 import { type ExecutionEngine, openExecutionEngine } from '../adapters/engine/index.js';
 import { attachFeed, type FeedServer, feedSink } from '../adapters/feed/index.js';
-import { type HealthReport, HttpServer } from '../adapters/http/index.js';
 import { registerHealthRoutes } from '../adapters/http/health.js';
-import { openLeaseBackend, type OpenedLease } from '../adapters/lease/index.js';
+import { type HealthReport, HttpServer } from '../adapters/http/index.js';
+import { type OpenedLease, openLeaseBackend } from '../adapters/lease/index.js';
 import { createMempool, type MempoolService } from '../adapters/mempool/index.js';
 import { openBlockStore } from '../adapters/postgres/index.js';
 import type { IBlockStore } from '../adapters/postgres/interface.js';
@@ -21,8 +21,8 @@ import { connectRedis, describeRedis, RedisConnectError } from '../adapters/redi
 import { redisStreamSink } from '../adapters/redis/streamSink.js';
 import { createRuntimeModules } from '../runtime/index.js';
 import type { PoolOptions } from '../runtime/pool.js';
-import { Supervisor } from '../runtime/supervisor.js';
 import type { SupervisorModules } from '../runtime/supervisor.js';
+import { Supervisor } from '../runtime/supervisor.js';
 import { poolTasks } from '../tasks/index.js';
 import { type StartupDependency, StartupError } from './errors.js';
 import { registerApiRoutes } from './http.js';
@@ -46,7 +46,6 @@ export interface BatonNode {
 export interface NodeOverrides {
   pool?: Omit<PoolOptions, 'tasks'>;
 }
-
 
 /** What was opened so far, closed in reverse order on stop or on a failed start. */
 class Resources {
@@ -109,7 +108,10 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
   const healthServer = new HttpServer({ ...o.healthAddr, name: 'health' }, { logger });
   const api = new HttpServer({ ...o.apiAddr, name: 'api' }, { logger });
   registerHealthRoutes(healthServer, { registry, health: () => health() });
-  for (const [server, dependency] of [[healthServer, 'healthAddr'], [api, 'apiAddr']] as const) {
+  for (const [server, dependency] of [
+    [healthServer, 'healthAddr'],
+    [api, 'apiAddr'],
+  ] as const) {
     await step(dependency, server.listen());
     resources.add(`${dependency} server`, async () => server.close());
   }
@@ -122,26 +124,43 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
   const treeState: TreeState = { paused: false, advertiseUrl };
   let supervisor: Supervisor | null = null;
   health = registerApiRoutes(api, o, { logger, store, report, mempool, lease: lease.backend, engine, runtime, supervisor: () => supervisor, treeState });
-  const children = supervisionTree(o, nodeTimings(o), {
-    engine: engine.api,
-    store,
-    backend: lease.backend,
-    leaseCluster: lease.clusterMembers,
-    report,
-    leaderSinks: [...(redis && o.redis ? [redisStreamSink({ stream: o.redis.stream, maxLen: o.redis.streamMaxLen, prefix: o.redis.prefix }, { redis, logger, store })] : []), feedSink(feed)],
-    followerSinks: [feedSink(feed)],
-    mempool,
-    pool: runtime.pool,
-    publisherMetrics: metrics.publisher,
-    onStepDown: (reason) => metrics.failovers.inc({ reason }),
-  }, treeState);
-  supervisor = new Supervisor({ ...ROOT_SUPERVISION, children, onEscalate: () => logger.fatal('Supervisor escalated: leadership released, node stopping') }, runtime);
+  const children = supervisionTree(
+    o,
+    nodeTimings(o),
+    {
+      engine: engine.api,
+      store,
+      backend: lease.backend,
+      leaseCluster: lease.clusterMembers,
+      report,
+      leaderSinks: [
+        ...(redis && o.redis
+          ? [redisStreamSink({ stream: o.redis.stream, maxLen: o.redis.streamMaxLen, prefix: o.redis.prefix }, { redis, logger, store })]
+          : []),
+        feedSink(feed),
+      ],
+      followerSinks: [feedSink(feed)],
+      mempool,
+      pool: runtime.pool,
+      publisherMetrics: metrics.publisher,
+      onStepDown: (reason) => metrics.failovers.inc({ reason }),
+    },
+    treeState,
+  );
+  supervisor = new Supervisor(
+    { ...ROOT_SUPERVISION, children, onEscalate: () => logger.fatal('Supervisor escalated: leadership released, node stopping') },
+    runtime,
+  );
   await supervisor.start();
   return running(o, logger, { supervisor, feed, servers: [api, healthServer], resources, lockDir: lock.dir, advertiseUrl });
 }
 
 /** Once everything runs: the stop sequence, and the line that says where the node answers. */
-function running(o: NodeOptions, logger: Logger, parts: { supervisor: Supervisor; feed: FeedServer; servers: [HttpServer, HttpServer]; resources: Resources; lockDir: string; advertiseUrl: string }): BatonNode {
+function running(
+  o: NodeOptions,
+  logger: Logger,
+  parts: { supervisor: Supervisor; feed: FeedServer; servers: [HttpServer, HttpServer]; resources: Resources; lockDir: string; advertiseUrl: string },
+): BatonNode {
   const { supervisor, feed, servers, resources } = parts;
   const [api, health] = servers;
   let stopping: Promise<void> | null = null;
@@ -178,19 +197,32 @@ function running(o: NodeOptions, logger: Logger, parts: { supervisor: Supervisor
  */
 async function openDependencies(o: NodeOptions, logger: Logger, resources: Resources, metrics: NodeMetrics) {
   const openStore = async (): Promise<IBlockStore> => {
-    const opened = await step(o.postgresUrl ? 'postgres' : 'dataDir', openBlockStore({ url: o.postgresUrl, embeddedDataDir: join(o.dataDir, 'pg') }, { logger }), 'cannot open the block store: ');
+    const opened = await step(
+      o.postgresUrl ? 'postgres' : 'dataDir',
+      openBlockStore({ url: o.postgresUrl, embeddedDataDir: join(o.dataDir, 'pg') }, { logger }),
+      'cannot open the block store: ',
+    );
     resources.add('store', () => opened.stop());
     return opened.store;
   };
   const openEngine = async (): Promise<ExecutionEngine> => {
-    const opened = await step(engineCulprit(o), openExecutionEngine({ ...o.executionClient, embedded: { dataDir: join(o.dataDir, 'el'), genesisPath: o.executionClient.genesisPath } }, { logger, onElRestart: () => metrics.elRestarts.inc() }));
+    const opened = await step(
+      engineCulprit(o),
+      openExecutionEngine(
+        { ...o.executionClient, embedded: { dataDir: join(o.dataDir, 'el'), genesisPath: o.executionClient.genesisPath } },
+        { logger, onElRestart: () => metrics.elRestarts.inc() },
+      ),
+    );
     resources.add('execution client', () => opened.stop());
     return opened;
   };
   const externalStore = o.postgresUrl ? await openStore() : null;
   const redis = o.redis ? await openRedis(o.redis, logger, resources) : null;
   if (!redis) logger.info('Redis not configured (--redis-addr or --redis-sentinels): Redis Stream, shared mempool and watcher are off');
-  const lease: OpenedLease = await step('lease', openLeaseBackend({ ...o.lease, postgresUrl: o.postgresUrl, filePath: join(o.dataDir, 'lease.json') }, { logger, redis: redis ?? undefined }));
+  const lease: OpenedLease = await step(
+    'lease',
+    openLeaseBackend({ ...o.lease, postgresUrl: o.postgresUrl, filePath: join(o.dataDir, 'lease.json') }, { logger, redis: redis ?? undefined }),
+  );
   resources.add('lease', () => lease.close());
   const externalEngine = o.executionClient.url ? await openEngine() : null;
   // PGlite's start blocks this thread for seconds (WASM): nothing timed may run beside it but the EL child's start.
@@ -220,7 +252,10 @@ async function openRedis(target: NonNullable<NodeOptions['redis']>, logger: Logg
   return redis;
 }
 
-async function openMempool(o: NodeOptions, modules: { redis: Redis; logger: Logger; registry: Registry; runtime: SupervisorModules; engine: ExecutionEngine }): Promise<MempoolService> {
+async function openMempool(
+  o: NodeOptions,
+  modules: { redis: Redis; logger: Logger; registry: Registry; runtime: SupervisorModules; engine: ExecutionEngine },
+): Promise<MempoolService> {
   const chainId = await step('executionClient', modules.engine.api.chainId(), "eth_chainId failed, so the mempool cannot check transactions' chain: ");
   return createMempool(
     { prefix: o.redis!.prefix, maxPending: o.mempool.maxPending, maxNonConfirmations: o.mempool.maxNonConfirmations, maxFinalized: o.mempool.maxFinalized },

@@ -16,7 +16,7 @@ import { executorActor } from '../actors/executor.js';
 import { healthMonitorActor } from '../actors/healthMonitor.js';
 import { mempoolWatcherActor } from '../actors/mempoolWatcher.js';
 import type { BuilderMsg, ElectorMsg, ExecutorMsg, HealthMonitorMsg, MempoolWatcherMsg, PublisherMsg, SyncerMsg } from '../actors/messages.js';
-import { publisherActor, type PublisherMetrics } from '../actors/publisher.js';
+import { type PublisherMetrics, publisherActor } from '../actors/publisher.js';
 import { syncerActor } from '../actors/syncer.js';
 import type { EngineApi } from '../adapters/engine/interface.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
@@ -94,7 +94,13 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
         intervalMs: timings.probeIntervalMs,
         recordTtlMs: timings.healthRecordTtlMs,
         clusterEveryProbes: 5,
-        thresholds: { elFailures: o.health.elFailures, maxBlockGapMs: timings.maxBlockGapMs, productionFailures: o.health.productionFailures, minTermMs: o.health.minTermMs, holdOffMs: o.health.holdOffMs },
+        thresholds: {
+          elFailures: o.health.elFailures,
+          maxBlockGapMs: timings.maxBlockGapMs,
+          productionFailures: o.health.productionFailures,
+          minTermMs: o.health.minTermMs,
+          holdOffMs: o.health.holdOffMs,
+        },
       },
       {
         backend: modules.backend,
@@ -123,7 +129,16 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
     ),
   );
   const publisher = worker(actors.publisher, timings.deadlines.publisher, () =>
-    publisherActor({ engine, store, report, sinks: modules.leaderSinks, identity: o.instanceId, metrics: modules.publisherMetrics, watcher, monitor: actors.healthMonitor }),
+    publisherActor({
+      engine,
+      store,
+      report,
+      sinks: modules.leaderSinks,
+      identity: o.instanceId,
+      metrics: modules.publisherMetrics,
+      watcher,
+      monitor: actors.healthMonitor,
+    }),
   );
   const builder = worker(actors.builder, timings.deadlines.builder, () =>
     builderActor(
@@ -145,7 +160,10 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
     executorActor({ storeBlocks: !leaderCapable, unknownLeader: 'unknown' }, { engine, store, report, sinks: modules.followerSinks, watcher }),
   );
   const syncer = worker(actors.syncer, timings.deadlines.syncer, () =>
-    syncerActor({ leaderUrl: o.leaderUrl, identity: o.instanceId, standby: leaderCapable }, { report, executor: actors.executor, elector: leaderCapable ? actors.elector : undefined }),
+    syncerActor(
+      { leaderUrl: o.leaderUrl, identity: o.instanceId, standby: leaderCapable },
+      { report, executor: actors.executor, elector: leaderCapable ? actors.elector : undefined },
+    ),
   );
   return [
     healthMonitor,
@@ -168,7 +186,10 @@ function watcherSpec(o: NodeOptions, timings: NodeTimings, modules: TreeModules,
         checkTx: engineTxCheck(modules.engine),
         blocksAfter: async (after, limit) => {
           const blocks = await store.range(after, limit);
-          const hashes = await pool.run('blockTxHashes', blocks.map((b) => b.payloadData));
+          const hashes = await pool.run(
+            'blockTxHashes',
+            blocks.map((b) => b.payloadData),
+          );
           return blocks.map((b, i) => ({ number: b.number, hash: b.hash, txHashes: hashes[i]! }));
         },
         startAfter: async () => {

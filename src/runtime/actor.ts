@@ -105,6 +105,7 @@ export interface SupervisorSpec {
 export type RestartStrategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
 
 /** A node of a supervision tree. */
+// biome-ignore lint/suspicious/noExplicitAny: children of one supervisor each have their own message and state types
 export type TreeSpec = ChildSpec<any, any> | SupervisorSpec;
 
 export function isSupervisorSpec(spec: TreeSpec): spec is SupervisorSpec {

@@ -7,12 +7,12 @@ import { Pool, type PoolOptions } from './pool.js';
 import type { SupervisorModules } from './supervisor.js';
 
 export type { Actor, ActorContext, ChildSpec, Message, RestartType } from './actor.js';
-export { Chaos, type ActorFault, type FaultKind } from './chaos.js';
+export { type ActorFault, Chaos, type FaultKind } from './chaos.js';
 export { decode, encode, type MessageCodec, msgpackCodec, structuredCloneCodec } from './codec.js';
 export { CodedError, type CodedErrorObject } from './errors.js';
 export { createRuntimeMetrics, type RuntimeMetrics } from './metrics.js';
 export { Pool, type PoolOptions, type PoolTasks, type TaskName, type TaskTable } from './pool.js';
-export { Supervisor, type RestartStrategy, type SupervisorOptions } from './supervisor.js';
+export { type RestartStrategy, Supervisor, type SupervisorOptions } from './supervisor.js';
 
 export interface RuntimeOptions {
   pool: PoolOptions;

@@ -100,7 +100,10 @@ export class Mailbox {
   }
 
   private deliver(env: Envelope, front: boolean): void {
-    if (this.waiter) return this.waiter(env);
+    if (this.waiter) {
+      this.waiter(env);
+      return;
+    }
     if (front) this.items.unshift(env);
     else this.items.push(env);
     this.lengthGauge.set(this.items.length);

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
+import { Piscina } from 'piscina';
 import type { Chaos } from './chaos.js';
 import { CodedError } from './errors.js';
 import type { RuntimeMetrics } from './metrics.js';
@@ -45,7 +45,6 @@ export interface PoolModules {
   chaos: Chaos;
   logger: Logger;
 }
-
 
 /** The worker entry, next to this file: `poolWorker.js` when built, a tsx-registering shim when run from source. */
 const WORKER_FILE = fileURLToPath(

@@ -60,7 +60,14 @@ function movable(result: unknown): unknown {
   const buffers = fields.flatMap(([, value]) => (value instanceof Uint8Array ? [value.buffer as ArrayBuffer] : []));
   if (buffers.length === 0) return result;
   const value = Object.fromEntries(fields);
-  return move({ get [transferableSymbol]() { return buffers; }, get [valueSymbol]() { return value; } } as never);
+  return move({
+    get [transferableSymbol]() {
+      return buffers;
+    },
+    get [valueSymbol]() {
+      return value;
+    },
+  } as never);
 }
 
 function owned(bytes: Uint8Array): Uint8Array {

@@ -1,6 +1,16 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type Actor, type ActorContext, type ActorRef, type ChildSpec, isSupervisorSpec, type Message, type RestartStrategy, type SupervisorSpec, type TreeSpec } from './actor.js';
+import {
+  type Actor,
+  type ActorContext,
+  type ActorRef,
+  type ChildSpec,
+  isSupervisorSpec,
+  type Message,
+  type RestartStrategy,
+  type SupervisorSpec,
+  type TreeSpec,
+} from './actor.js';
 import type { ActorFault, Chaos } from './chaos.js';
 import { decode, encode, type MessageCodec, msgpackCodec } from './codec.js';
 import { CodedError, type CodedErrorObject } from './errors.js';
@@ -62,6 +72,7 @@ class WorkerSlot {
   readonly kind = 'worker';
   incarnation: Incarnation | null = null;
   constructor(
+    // biome-ignore lint/suspicious/noExplicitAny: a slot holds any child, whatever its message and state types
     readonly spec: ChildSpec<any, any>,
     readonly actor: ActorSlotState,
   ) {}
@@ -272,7 +283,9 @@ export class Supervisor {
         if (inc.abandoned) return;
         inc.current = undefined;
         if (env.askId !== undefined && !ctx.replied) {
-          this.system.settleAsk(env.askId, { error: new CodedError('NO_REPLY', `${slot.spec.id} handled ${msg?.type} without replying`, { actor: slot.spec.id }) });
+          this.system.settleAsk(env.askId, {
+            error: new CodedError('NO_REPLY', `${slot.spec.id} handled ${msg?.type} without replying`, { actor: slot.spec.id }),
+          });
         }
       } catch (err) {
         if (inc.abandoned) return;
@@ -398,11 +411,15 @@ export class Supervisor {
    */
   private async escalate(slot: Slot, cause: Error): Promise<void> {
     this.state = 'escalated';
-    const error = new CodedError('ESCALATED', `restart intensity of ${this.name} exceeded (${this.opts.intensity.maxRestarts} in ${this.opts.intensity.periodMs} ms), last crash in ${slot.id}: ${cause.message}`, {
-      actor: slot.id,
-      supervisor: this.name,
-      cause: cause.message,
-    });
+    const error = new CodedError(
+      'ESCALATED',
+      `restart intensity of ${this.name} exceeded (${this.opts.intensity.maxRestarts} in ${this.opts.intensity.periodMs} ms), last crash in ${slot.id}: ${cause.message}`,
+      {
+        actor: slot.id,
+        supervisor: this.name,
+        cause: cause.message,
+      },
+    );
     if (this.isRoot) this.modules.logger.fatal({ err: cause, actor: slot.id }, 'Restart intensity exceeded; stopping everything');
     else this.modules.logger.error({ err: cause, actor: slot.id, supervisor: this.name }, 'Restart intensity of a subtree exceeded; its supervisor gives up');
     await this.stopSlots(this.slots);

@@ -29,7 +29,10 @@ function draw(children: TreeSpec[], indent: string, lines: string[]): void {
       lines.push(`${indent}${branch}${child.id}: ${supervision(child)}`);
       draw(child.children, indent + (last ? '   ' : '│  '), lines);
     } else {
-      const details = [child.restart === 'permanent' ? null : child.restart, child.handlerTimeoutMs ? `deadline ${formatMs(child.handlerTimeoutMs)}` : null].filter(Boolean);
+      const details = [
+        child.restart === 'permanent' ? null : child.restart,
+        child.handlerTimeoutMs ? `deadline ${formatMs(child.handlerTimeoutMs)}` : null,
+      ].filter(Boolean);
       lines.push(`${indent}${branch}${child.id}${details.length ? ` (${details.join(', ')})` : ''}`);
     }
   });

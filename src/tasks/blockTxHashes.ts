@@ -8,5 +8,7 @@ import { keccak256 } from './keccak256.js';
  * watcher's confirmations: a page of 1,400-transaction blocks is thousands of keccaks, pool work.
  */
 export function blockTxHashes(payloads: Uint8Array[]): string[][] {
-  return payloads.map((payloadData) => decode<BlockEnvelope>(payloadData).executionPayload.transactions.map((tx) => `0x${bytesToHex(keccak256(hexToBytes(tx.slice(2))))}`));
+  return payloads.map((payloadData) =>
+    decode<BlockEnvelope>(payloadData).executionPayload.transactions.map((tx) => `0x${bytesToHex(keccak256(hexToBytes(tx.slice(2))))}`),
+  );
 }

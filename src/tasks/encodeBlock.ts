@@ -1,8 +1,8 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { Data, ExecutionPayloadV3 } from '../types/engine.js';
 import { encode } from '../runtime/codec.js';
 import type { BlockEnvelope, EncodedBlock } from '../types/block.js';
+import type { Data, ExecutionPayloadV3 } from '../types/engine.js';
 
 export interface EncodeBlockInput {
   executionPayload: ExecutionPayloadV3;

@@ -1,10 +1,10 @@
 import { RLP } from '@ethereumjs/rlp';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { Data } from '../types/engine.js';
 import { decode } from '../runtime/codec.js';
 import { CodedError } from '../runtime/errors.js';
 import type { EncodedBlock } from '../types/block.js';
+import type { Data } from '../types/engine.js';
 import { keccak256 } from './keccak256.js';
 import { orderedTrieRoot } from './orderedTrie.js';
 
@@ -64,9 +64,7 @@ const U256 = 32;
  */
 export function verifyPayload(input: VerifyPayloadInput): VerifyPayloadResult {
   const envelope = record(decodeBytes(input?.payloadData, 'payloadData'), 'payloadData');
-  const requests = list(decodeBytes(input?.requestsData, 'requestsData'), 'requestsData').map((r, i) =>
-    data(r, `requestsData[${i}]`, { min: 1 }),
-  );
+  const requests = list(decodeBytes(input?.requestsData, 'requestsData'), 'requestsData').map((r, i) => data(r, `requestsData[${i}]`, { min: 1 }));
   const p = record(envelope.executionPayload, 'executionPayload');
   const at = (key: string) => `executionPayload.${key}`;
   const transactions = list(p.transactions, at('transactions')).map((tx, i) => data(tx, at(`transactions[${i}]`), { min: 1 }));
@@ -107,7 +105,8 @@ export function verifyPayload(input: VerifyPayloadInput): VerifyPayloadResult {
     number: BigInt(p.blockNumber as string),
     parentHash: hex(parentHash),
   };
-  if (result.computedHash !== result.claimedHash) return { valid: false, ...result, reason: `block hash mismatch: computed ${result.computedHash}, claimed ${result.claimedHash}` };
+  if (result.computedHash !== result.claimedHash)
+    return { valid: false, ...result, reason: `block hash mismatch: computed ${result.computedHash}, claimed ${result.claimedHash}` };
   const blobProblem = checkVersionedHashes(transactions, versionedHashes);
   if (blobProblem !== undefined) return { valid: false, ...result, reason: blobProblem };
   return { valid: true, ...result };
@@ -131,7 +130,7 @@ function withdrawal(value: unknown, path: string): Uint8Array {
 function requestsHash(requests: Uint8Array[]): Uint8Array {
   const withData = requests.filter((r) => r.length > 1);
   const digests = new Uint8Array(32 * withData.length);
-  withData.forEach((r, i) => digests.set(sha256(r), 32 * i));
+  for (const [i, r] of withData.entries()) digests.set(sha256(r), 32 * i);
   return sha256(digests);
 }
 

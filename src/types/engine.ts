@@ -64,9 +64,9 @@ export interface ForkchoiceStateV1 {
  * Since Shanghai (V2+) a block-hash mismatch is reported as INVALID with a null latestValidHash;
  * INVALID_BLOCK_HASH is kept because older or lenient ELs still send it.
  */
-export type PayloadStatus = "VALID" | "INVALID" | "SYNCING" | "ACCEPTED" | "INVALID_BLOCK_HASH";
+export type PayloadStatus = 'VALID' | 'INVALID' | 'SYNCING' | 'ACCEPTED' | 'INVALID_BLOCK_HASH';
 
-export const PAYLOAD_STATUSES: readonly PayloadStatus[] = ["VALID", "INVALID", "SYNCING", "ACCEPTED", "INVALID_BLOCK_HASH"];
+export const PAYLOAD_STATUSES: readonly PayloadStatus[] = ['VALID', 'INVALID', 'SYNCING', 'ACCEPTED', 'INVALID_BLOCK_HASH'];
 
 /** PayloadStatusV1. */
 export interface PayloadStatusV1 {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type BatonProcess, killOrphanedEl, startBaton } from '../helpers/batonProcess.js';
 import { EtcdCluster, freePort } from '../helpers/etcdCluster.js';
 import { startRedisServer } from '../helpers/redisServer.js';
-import { createDatabase, rpc, type RpcBody } from '../helpers/services.js';
+import { createDatabase, type RpcBody, rpc } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 
 /** The admin token every chaos node shares: `baton_chaos` and `baton_leader` sit behind it. */
@@ -111,7 +111,6 @@ export class ChaosNode {
   rpc(method: string, params: unknown): Promise<RpcBody> {
     return rpc(this, method, params, { token: CHAOS_ADMIN_TOKEN, timeoutMs: 5_000 });
   }
-
 }
 
 /** A Redis the harness owns (free port, append-only file fsynced on every write), so it can be killed and restarted without losing what it acknowledged. */
@@ -198,18 +197,29 @@ export class ChaosCluster {
         dbUrl.host = pgProxy.address;
         const dataDir = await mkdtemp(join(opts.dir, `${spec.name}-`));
         const args = [
-          '--role', spec.role,
-          '--instance-id', spec.name,
-          '--redis-addr', redisProxy.address,
-          '--redis-prefix', prefix,
-          '--postgres-url', dbUrl.toString(),
-          '--lease-backend', opts.leaseBackend,
+          '--role',
+          spec.role,
+          '--instance-id',
+          spec.name,
+          '--redis-addr',
+          redisProxy.address,
+          '--redis-prefix',
+          prefix,
+          '--postgres-url',
+          dbUrl.toString(),
+          '--lease-backend',
+          opts.leaseBackend,
           ...(etcd ? ['--etcd-endpoints', etcd.endpoints.join(',')] : []),
-          '--lease-ttl', `${opts.leaseTtlMs}ms`,
-          '--mempool-watcher-lock-ttl', '3s',
-          '--mempool-batch-size', '20',
-          '--admin-token', CHAOS_ADMIN_TOKEN,
-          '--advertise-url', `http://${apiProxy.address}`,
+          '--lease-ttl',
+          `${opts.leaseTtlMs}ms`,
+          '--mempool-watcher-lock-ttl',
+          '3s',
+          '--mempool-batch-size',
+          '20',
+          '--admin-token',
+          CHAOS_ADMIN_TOKEN,
+          '--advertise-url',
+          `http://${apiProxy.address}`,
         ];
         nodes.push(new ChaosNode(spec.name, spec.role, dataDir, ports, redisProxy, pgProxy, apiProxy, args, opts.log));
       }

@@ -3,7 +3,17 @@ import type { ChaosCluster, ChaosNode } from './cluster.js';
 import type { Random } from './random.js';
 
 /** Every kind of fault the schedule draws from (issue 9); `etcdKill` only with the etcd lease backend. */
-export const FAULT_KINDS = ['kill', 'stop', 'redisRestart', 'partitionRedis', 'partitionPostgres', 'partitionLeader', 'actorCrash', 'workerKill', 'etcdKill'] as const;
+export const FAULT_KINDS = [
+  'kill',
+  'stop',
+  'redisRestart',
+  'partitionRedis',
+  'partitionPostgres',
+  'partitionLeader',
+  'actorCrash',
+  'workerKill',
+  'etcdKill',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Every actor kind a node runs; the first three only on leader-capable nodes. */
@@ -72,7 +82,9 @@ export class FaultSchedule {
       const kind = this.firstRound.shift() ?? this.random.pick(this.kinds);
       const record = await this.inject(kind);
       this.records.push(record);
-      this.log(`fault ${this.records.length} ${record.kind} on ${record.target} (${record.detail}) → ${record.recoveredAt === null ? 'NOT RECOVERED' : `recovered in ${Math.round(record.recoveredAt - record.endedAt)} ms`}${record.violation ? ` — VIOLATION: ${record.violation}` : ''}`);
+      this.log(
+        `fault ${this.records.length} ${record.kind} on ${record.target} (${record.detail}) → ${record.recoveredAt === null ? 'NOT RECOVERED' : `recovered in ${Math.round(record.recoveredAt - record.endedAt)} ms`}${record.violation ? ` — VIOLATION: ${record.violation}` : ''}`,
+      );
       await sleep(this.random.int(500, 2_500));
     }
   }
@@ -156,7 +168,16 @@ export class FaultSchedule {
     }
     const endedAt = this.now();
     const recoveredAt = await this.waitForRecovery(endedAt, target);
-    return { kind, target: target?.name ?? (kind === 'redisRestart' ? 'redis' : 'etcd'), detail, ...(actor ? { actor } : {}), startedAt, endedAt, recoveredAt, ...(violation ? { violation } : {}) };
+    return {
+      kind,
+      target: target?.name ?? (kind === 'redisRestart' ? 'redis' : 'etcd'),
+      detail,
+      ...(actor ? { actor } : {}),
+      startedAt,
+      endedAt,
+      recoveredAt,
+      ...(violation ? { violation } : {}),
+    };
   }
 
   /** Recovered: a block was committed after the fault ended and the faulted node (if any) answers healthy. */

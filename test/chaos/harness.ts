@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { blockTxHashes } from '../../src/tasks/blockTxHashes.js';
 import { waitFor } from '../helpers/batonProcess.js';
-import { chainBreaks, readChain, type ChainRow } from '../helpers/chain.js';
+import { type ChainRow, chainBreaks, readChain } from '../helpers/chain.js';
 import { ChaosCluster, type LeaseBackendName } from './cluster.js';
-import { FAULT_KINDS, FaultSchedule, type FaultKind, type FaultRecord } from './faults.js';
+import { FAULT_KINDS, type FaultKind, type FaultRecord, FaultSchedule } from './faults.js';
 import { Random } from './random.js';
 import { CommitMonitor, FeedRecorder, HttpReaders, Workload } from './recorders.js';
 
@@ -63,10 +63,16 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosSummary> {
   const readers = new HttpReaders(cluster, new Random(opts.seed + 2));
   const workload = new Workload(cluster, new Random(opts.seed + 1));
   try {
-    await waitFor('every node healthy after start-up', async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200), 240_000, 250, opts.signal);
+    await waitFor(
+      'every node healthy after start-up',
+      async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200),
+      240_000,
+      250,
+      opts.signal,
+    );
     stamp('cluster up; workload, feed subscribers and HTTP readers start');
     monitor.start();
-    recorders.forEach((r) => r.start());
+    for (const r of recorders) r.start();
     readers.start();
     workload.start();
     const faultsFrom = performance.now() - t0;
@@ -77,24 +83,51 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosSummary> {
     stamp(`${schedule.records.length} faults injected; settling`);
 
     await workload.stop();
-    await waitFor('every node healthy after the faults', async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200), SETTLE_LIMIT_MS, 250, opts.signal);
+    await waitFor(
+      'every node healthy after the faults',
+      async () => (await Promise.all(cluster.nodes.map((n) => n.health()))).every((h) => h?.status === 200),
+      SETTLE_LIMIT_MS,
+      250,
+      opts.signal,
+    );
     await workload.resolve(SETTLE_LIMIT_MS);
     // Production goes on (members follow whoever leads): every replica must reach the head as it is now.
     const head = BigInt((await readChain(cluster.leadersDb.url)).at(-1)?.block_number ?? 0);
     stamp(`faults over, transactions resolved; waiting for every replica to reach block ${head}`);
-    await waitFor(`every node's EL and every member's store at block ${head}`, async () => {
-      const healths = await Promise.all(cluster.nodes.map((n) => n.health()));
-      return healths.every((h, i) => h && BigInt(h.body.elHead?.number ?? -1) >= head && (cluster.nodes[i]!.role === 'leader' || BigInt(h.body.sync?.lastSynced ?? -1) >= head));
-    }, SETTLE_LIMIT_MS, 250, opts.signal).catch((err: Error) => stamp(err.message));
-    await waitFor('every feed subscriber at the head', async () => recorders.every((r) => r.recording.seen.has(head)), 30_000, 250, opts.signal).catch((err: Error) => stamp(err.message));
+    await waitFor(
+      `every node's EL and every member's store at block ${head}`,
+      async () => {
+        const healths = await Promise.all(cluster.nodes.map((n) => n.health()));
+        return healths.every(
+          (h, i) => h && BigInt(h.body.elHead?.number ?? -1) >= head && (cluster.nodes[i]!.role === 'leader' || BigInt(h.body.sync?.lastSynced ?? -1) >= head),
+        );
+      },
+      SETTLE_LIMIT_MS,
+      250,
+      opts.signal,
+    ).catch((err: Error) => stamp(err.message));
+    await waitFor('every feed subscriber at the head', async () => recorders.every((r) => r.recording.seen.has(head)), 30_000, 250, opts.signal).catch(
+      (err: Error) => stamp(err.message),
+    );
 
-    recorders.forEach((r) => r.stop());
+    for (const r of recorders) r.stop();
     await readers.stop();
     await monitor.stop();
-    const summary = await check(cluster, { head, recorders, readers, workload, schedule, monitor, faultsFrom, faultsUntil, seed: opts.seed, leaseBackend: opts.leaseBackend });
+    const summary = await check(cluster, {
+      head,
+      recorders,
+      readers,
+      workload,
+      schedule,
+      monitor,
+      faultsFrom,
+      faultsUntil,
+      seed: opts.seed,
+      leaseBackend: opts.leaseBackend,
+    });
     return summary;
   } finally {
-    recorders.forEach((r) => r.stop());
+    for (const r of recorders) r.stop();
     await readers.stop();
     await monitor.stop().catch(() => {});
     await cluster.stop(opts.keep ?? false);
@@ -227,7 +260,10 @@ async function check(cluster: ChaosCluster, r: Recorded): Promise<ChaosSummary> 
       unresolved: txs.filter((t) => t.status !== 'finalized' && t.status !== 'dropped').length,
       unansweredSends: r.workload.unanswered,
     },
-    feed: { connections: r.recorders.reduce((n, rec) => n + rec.recording.connections, 0), blocksRecorded: r.recorders.reduce((n, rec) => n + rec.recording.seen.size, 0) },
+    feed: {
+      connections: r.recorders.reduce((n, rec) => n + rec.recording.connections, 0),
+      blocksRecorded: r.recorders.reduce((n, rec) => n + rec.recording.seen.size, 0),
+    },
     httpReads: { served: r.readers.served.length, errors: r.readers.errors },
     unexpectedExits: Object.fromEntries(cluster.nodes.map((n) => [n.name, n.unexpectedExits])),
     longestPauseMs: Math.round(r.monitor.longestPause(r.faultsFrom, r.faultsUntil)),
@@ -278,20 +314,30 @@ async function includedTransactions(dbUrl: string): Promise<Map<string, bigint[]
   return out;
 }
 
-
 /** The summary as an operator reads it. */
 export function formatSummary(s: ChaosSummary): string {
   const lines = [
     `chaos run — seed ${s.seed}, ${s.leaseBackend} lease, ${Math.round(s.faultPhaseMs / 1000)} s of faults`,
-    `  faults:       ${s.faults.total} (${Object.entries(s.faults.byKind).map(([k, n]) => `${k} ${n}`).join(', ')})`,
-    `  actor crashes: ${Object.entries(s.faults.actorCrashes).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    `  faults:       ${s.faults.total} (${Object.entries(s.faults.byKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')})`,
+    `  actor crashes: ${Object.entries(s.faults.actorCrashes)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
     `  failovers:    ${s.failovers.leaderChanges} leader changes, ${s.failovers.newEpochs} new epochs`,
     `  blocks:       ${s.blocks}`,
     `  transactions: ${s.transactions.accepted} accepted, ${s.transactions.finalized} finalized, ${s.transactions.dropped} dropped, ${s.transactions.unresolved} unresolved (${s.transactions.unansweredSends} sends unanswered and retried)`,
     `  feed:         ${s.feed.connections} connections, ${s.feed.blocksRecorded} block frames checked; HTTP reads ${s.httpReads.served} (${s.httpReads.errors} failed while nodes were down)`,
-    `  node exits by themselves (restarted): ${Object.entries(s.unexpectedExits).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+    `  node exits by themselves (restarted): ${
+      Object.entries(s.unexpectedExits)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }`,
     `  longest production pause: ${s.longestPauseMs} ms`,
-    `  recovery after each fault kind (median / max): ${Object.entries(s.recoveryMs).map(([k, v]) => `${k} ${v.median}/${v.max} ms`).join(', ')}`,
+    `  recovery after each fault kind (median / max): ${Object.entries(s.recoveryMs)
+      .map(([k, v]) => `${k} ${v.median}/${v.max} ms`)
+      .join(', ')}`,
     `  violations:   ${s.violations.length}`,
     ...s.violations.map((v) => `    - ${v}`),
   ];

@@ -56,7 +56,9 @@ export class FeedRecorder {
       if (frame.type !== 'block') return;
       const number = BigInt(frame.number!);
       if (number !== this.cursor + 1n) {
-        this.recording.disorder.push(`${this.node.name}: block ${number} arrived after ${this.cursor} (connection ${this.recording.connections}, subscribed from ${from})`);
+        this.recording.disorder.push(
+          `${this.node.name}: block ${number} arrived after ${this.cursor} (connection ${this.recording.connections}, subscribed from ${from})`,
+        );
       }
       if (number > this.cursor) this.cursor = number;
       const earlier = this.recording.seen.get(number);

@@ -19,7 +19,22 @@ const nodes: Record<'leader' | 'standby' | 'member', BatonProcess | null> = { le
 function start(id: string, role: 'leader' | 'member', db: Db): Promise<BatonProcess> {
   return startBaton({
     env: { BATON_CHAOS: 'true' },
-    args: ['--role', role, '--instance-id', id, '--postgres-url', db.url, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--lease-ttl', '2s', '--admin-token', ADMIN_TOKEN],
+    args: [
+      '--role',
+      role,
+      '--instance-id',
+      id,
+      '--postgres-url',
+      db.url,
+      '--redis-addr',
+      REDIS_ADDR,
+      '--redis-prefix',
+      prefix,
+      '--lease-ttl',
+      '2s',
+      '--admin-token',
+      ADMIN_TOKEN,
+    ],
   });
 }
 
@@ -44,23 +59,37 @@ test.after.always(async () => {
 });
 
 for (const role of ['standby', 'member'] as const) {
-  test.serial(`chaos seed 1 (etcd), fault 1 "workerKill on leader-3": a pool worker dying under the ${role}'s verifyPayload restarts its Executor, and syncing goes on`, async (t) => {
-    const node = nodes[role]!;
-    const before = await health(node);
-    t.is((await rpc(node, 'baton_chaos', { fault: 'killWorker', task: 'verifyPayload' }, { token: ADMIN_TOKEN })).error, undefined);
-    const after = await waitFor('the worker kill fired and the Executor restarted', async () => {
-      const h = await health(node);
-      return (h.chaos.injected['pool:killWorker'] ?? 0) > (before.chaos.injected['pool:killWorker'] ?? 0) && h.actors.executor.restarts > before.actors.executor.restarts ? h : undefined;
-    }, 30_000);
-    t.is(after.problems.sync, undefined, 'no halt: a dead worker says nothing about the block');
-    const synced = BigInt(after.elHead.number);
-    const advanced = await waitFor(`the ${role} healthy and past block ${synced + 2n}`, async () => {
-      const h = await node.health();
-      return h.status === 200 && BigInt(h.body.elHead.number) > synced + 2n ? h.body : undefined;
-    }, 30_000);
-    t.true(BigInt(advanced.elHead.number) > synced + 2n, `the ${role} executed blocks after the worker died`);
-    t.is(advanced.problems.sync, undefined, `the ${role} is not halted`);
-  });
+  test.serial(
+    `chaos seed 1 (etcd), fault 1 "workerKill on leader-3": a pool worker dying under the ${role}'s verifyPayload restarts its Executor, and syncing goes on`,
+    async (t) => {
+      const node = nodes[role]!;
+      const before = await health(node);
+      t.is((await rpc(node, 'baton_chaos', { fault: 'killWorker', task: 'verifyPayload' }, { token: ADMIN_TOKEN })).error, undefined);
+      const after = await waitFor(
+        'the worker kill fired and the Executor restarted',
+        async () => {
+          const h = await health(node);
+          return (h.chaos.injected['pool:killWorker'] ?? 0) > (before.chaos.injected['pool:killWorker'] ?? 0) &&
+            h.actors.executor.restarts > before.actors.executor.restarts
+            ? h
+            : undefined;
+        },
+        30_000,
+      );
+      t.is(after.problems.sync, undefined, 'no halt: a dead worker says nothing about the block');
+      const synced = BigInt(after.elHead.number);
+      const advanced = await waitFor(
+        `the ${role} healthy and past block ${synced + 2n}`,
+        async () => {
+          const h = await node.health();
+          return h.status === 200 && BigInt(h.body.elHead.number) > synced + 2n ? h.body : undefined;
+        },
+        30_000,
+      );
+      t.true(BigInt(advanced.elHead.number) > synced + 2n, `the ${role} executed blocks after the worker died`);
+      t.is(advanced.problems.sync, undefined, `the ${role} is not halted`);
+    },
+  );
 }
 
 test.serial('chaos seed 1 (etcd), settle "every feed subscriber at the head": a standby’s feed delivers blocks live, not only its replay', async (t) => {
@@ -76,7 +105,11 @@ test.serial('chaos seed 1 (etcd), settle "every feed subscriber at the head": a 
   socket.send(JSON.stringify({ op: 'subscribe', from: Number(head), encoding: 'json', payload: false }));
   try {
     await waitFor('five blocks past the replay', async () => (received.at(-1) ?? 0n) >= head + 5n, 30_000);
-    t.deepEqual(received, Array.from({ length: received.length }, (_, i) => head + BigInt(i)), 'in order, no gap, no duplicate');
+    t.deepEqual(
+      received,
+      Array.from({ length: received.length }, (_, i) => head + BigInt(i)),
+      'in order, no gap, no duplicate',
+    );
   } finally {
     socket.close();
   }

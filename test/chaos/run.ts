@@ -13,21 +13,23 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '120' },
-      seed: { type: 'string', default: '1' },
-      'lease-backend': { type: 'string', default: 'redis' },
-      'lease-ttl': { type: 'string', default: '2000' },
-      out: { type: 'string' },
-      keep: { type: 'boolean', default: false },
-    },
-  }));
-} catch (err) {
-  fail((err as Error).message);
+function parsedArgs() {
+  try {
+    return parseArgs({
+      options: {
+        duration: { type: 'string', default: '120' },
+        seed: { type: 'string', default: '1' },
+        'lease-backend': { type: 'string', default: 'redis' },
+        'lease-ttl': { type: 'string', default: '2000' },
+        out: { type: 'string' },
+        keep: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (err) {
+    return fail((err as Error).message);
+  }
 }
+const values = parsedArgs();
 const durationS = Number(values.duration);
 if (!Number.isFinite(durationS) || durationS <= 0) fail(`--duration is seconds of faults (a positive number), got ${JSON.stringify(values.duration)}`);
 const seed = Number(values.seed);
@@ -47,11 +49,13 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     interrupt.abort();
   });
 }
-const summary = await runChaos({ durationMs: durationS * 1000, seed, leaseBackend, leaseTtlMs, dir, keep: values.keep, signal: interrupt.signal }).catch((err: Error) => {
-  if (!interrupt.signal.aborted) throw err;
-  process.stdout.write('chaos: interrupted; the cluster is down, nothing was checked\n', () => process.exit(130));
-  return new Promise<never>(() => {});
-});
+const summary = await runChaos({ durationMs: durationS * 1000, seed, leaseBackend, leaseTtlMs, dir, keep: values.keep, signal: interrupt.signal }).catch(
+  (err: Error) => {
+    if (!interrupt.signal.aborted) throw err;
+    process.stdout.write('chaos: interrupted; the cluster is down, nothing was checked\n', () => process.exit(130));
+    return new Promise<never>(() => {});
+  },
+);
 console.log(formatSummary(summary));
 if (values.out) await writeFile(values.out, `${JSON.stringify(summary, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
 if (values.keep) console.log(`data directories and logs kept in ${dir}`);

@@ -4,13 +4,14 @@
  * ours). It must install, start a leader on the embedded default, produce blocks, stop on Ctrl-C
  * with exit code 0, and leave nothing behind but `node_modules/` and `.baton/`.
  */
-import test from 'ava';
+
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 import { waitFor } from '../helpers/batonProcess.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,7 +56,7 @@ function listTree(dir: string, skip: Set<string>, prefix = ''): string[] {
   });
 }
 
-test('the README\'s first command runs a leader on the embedded default in a fresh checkout', async (t) => {
+test("the README's first command runs a leader on the embedded default in a fresh checkout", async (t) => {
   const command = firstReadmeCommand();
   t.is(command, 'npm ci && npm start -- --role leader', 'the command this test runs is the one the README shows');
   for (const port of [8080, 8090]) t.true(await portIsFree(port), `the README's default port ${port} must be free for this test`);
@@ -79,12 +80,22 @@ test('the README\'s first command runs a leader on the embedded default in a fre
     }
   });
 
-  const health = await waitFor('the README leader to commit 3 blocks', async () => {
-    if (shell.exitCode !== null) throw new Error(`the command exited with ${shell.exitCode}:\n${output.slice(-3_000)}`);
-    const res = await fetch('http://127.0.0.1:8080/health', { signal: AbortSignal.timeout(2_000) });
-    const body = (await res.json()) as { head?: { number: number } | null; isLeader?: boolean; leaseBackend?: string; executionClient?: { embedded: boolean } };
-    return (body.head?.number ?? 0) >= 3 ? body : undefined;
-  }, 300_000, 500);
+  const health = await waitFor(
+    'the README leader to commit 3 blocks',
+    async () => {
+      if (shell.exitCode !== null) throw new Error(`the command exited with ${shell.exitCode}:\n${output.slice(-3_000)}`);
+      const res = await fetch('http://127.0.0.1:8080/health', { signal: AbortSignal.timeout(2_000) });
+      const body = (await res.json()) as {
+        head?: { number: number } | null;
+        isLeader?: boolean;
+        leaseBackend?: string;
+        executionClient?: { embedded: boolean };
+      };
+      return (body.head?.number ?? 0) >= 3 ? body : undefined;
+    },
+    300_000,
+    500,
+  );
   t.true(health.isLeader);
   t.is(health.leaseBackend, 'file');
   t.true(health.executionClient?.embedded);
@@ -97,9 +108,16 @@ test('the README\'s first command runs a leader on the embedded default in a fre
   // npm reports any script it saw interrupted as 130; the node itself stopped cleanly when its last
   // line is "Stopped" and nothing was logged at error level on the way.
   t.true([0, 130].includes((await exited) ?? -1), `exit code after Ctrl-C (output: ${output.slice(-2_000)})`);
-  const logLines = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+  const logLines = output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { level: number; msg: string });
   t.is(logLines.at(-1)?.msg, 'Stopped');
-  t.deepEqual(logLines.filter((l) => l.level >= 50).map((l) => l.msg), [], 'nothing logged at error level');
+  t.deepEqual(
+    logLines.filter((l) => l.level >= 50).map((l) => l.msg),
+    [],
+    'nothing logged at error level',
+  );
   const added = listTree(checkout, new Set(['.git', 'node_modules', '.baton'])).filter((path) => !before.has(path));
   t.deepEqual(added.sort(), ['.baton', 'node_modules'], 'nothing but the install and the data dir is left in the checkout');
   t.true(statSync(join(checkout, '.baton', 'el', 'baton-genesis.json')).isFile(), 'the data dir is ./.baton under the checkout');

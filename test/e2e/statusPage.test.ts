@@ -9,7 +9,16 @@ import { createDatabase, deleteRedisPrefix, REDIS_ADDR, rpc, uniqueRedisPrefix }
 
 /** Debian's Chromium (never a downloaded browser), headless, with the flags this machine's closed network needs. */
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** The page's bound on table rows (`MAX_ROWS` in statusPage.html). */
 const MAX_ROWS = 100;
 
@@ -26,12 +35,18 @@ let browser: Browser;
 test.before(async () => {
   dbs.push(await createDatabase(), await createDatabase());
   [nodes.withRedis, nodes.plain] = await Promise.all([
-    startBaton({ args: ['--role', 'leader', '--postgres-url', dbs[0]!.url, '--instance-id', 'page-leader', '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix] }),
+    startBaton({
+      args: ['--role', 'leader', '--postgres-url', dbs[0]!.url, '--instance-id', 'page-leader', '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix],
+    }),
     startBaton({ args: ['--role', 'leader', '--postgres-url', dbs[1]!.url, '--instance-id', 'page-plain'] }),
   ]);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   // Enough committed blocks that a page opened now must show them from /blocks, not from the feed.
-  await waitFor('both leaders have 5 blocks', async () => (await nodes.withRedis!.health()).body.head?.number >= 5 && (await nodes.plain!.health()).body.head?.number >= 1, 120_000);
+  await waitFor(
+    'both leaders have 5 blocks',
+    async () => (await nodes.withRedis!.health()).body.head?.number >= 5 && (await nodes.plain!.health()).body.head?.number >= 1,
+    120_000,
+  );
 });
 
 test.after.always(async () => {
@@ -74,7 +89,10 @@ test.serial('the table is backfilled from /blocks at load, then follows the feed
     assertContiguous(t, loaded);
     const backfilled = loaded.filter((r) => r.number <= committed);
     t.is(backfilled.length, Math.min(committed, MAX_ROWS), `every block committed before the load is shown (head was ${committed})`);
-    t.true(backfilled.every((r) => r.source === 'blocks'), `they came from /blocks: ${JSON.stringify(backfilled)}`);
+    t.true(
+      backfilled.every((r) => r.source === 'blocks'),
+      `they came from /blocks: ${JSON.stringify(backfilled)}`,
+    );
     t.is(await page.textContent('#max-rows'), String(MAX_ROWS), 'the page says how many rows it keeps');
 
     await page.waitForFunction(`Number(document.querySelector('tr.block')?.dataset.number) > ${loaded[0]!.number}`, undefined, { timeout: 15_000 });
@@ -95,7 +113,9 @@ test.serial('the table is backfilled from /blocks at load, then follows the feed
       socket.close();
       return { connects, backfills, last };
     })()`)) as { connects: number; backfills: number; last: number };
-    await page.waitForFunction(`window.batonFeed.connects > ${before.connects} && window.batonFeed.backfills > ${before.backfills}`, undefined, { timeout: 15_000 });
+    await page.waitForFunction(`window.batonFeed.connects > ${before.connects} && window.batonFeed.backfills > ${before.backfills}`, undefined, {
+      timeout: 15_000,
+    });
     await page.unroute('**/blocks/latest');
     // And live again afterwards.
     const reconnected = Number(await page.evaluate('window.batonFeed.last'));
@@ -104,8 +124,14 @@ test.serial('the table is backfilled from /blocks at load, then follows the feed
     assertContiguous(t, after);
     const missed = after.filter((r) => r.number > before.last && r.number <= reconnected);
     t.true(missed.length >= 1 && missed.some((r) => r.source === 'blocks'), `blocks committed while disconnected were backfilled: ${JSON.stringify(missed)}`);
-    t.true(after.some((r) => r.number <= before.last), 'the rows from before the reconnect are kept');
-    t.true(after.filter((r) => r.number > reconnected).every((r) => r.source === 'feed'), 'then the feed again');
+    t.true(
+      after.some((r) => r.number <= before.last),
+      'the rows from before the reconnect are kept',
+    );
+    t.true(
+      after.filter((r) => r.number > reconnected).every((r) => r.source === 'feed'),
+      'then the feed again',
+    );
 
     const screenshot = join(node.dataDir, 'status-page.png');
     await page.screenshot({ path: screenshot, fullPage: true });
@@ -146,7 +172,11 @@ test.serial('the execution client section shows it reachable with its head, embe
     // What the page makes of /status fields this node may not report yet: `reachable` and `restarts` win
     // when present; without `reachable`, a `problems.el` means unreachable, shown with its reason.
     const status = (await (await fetch(`${node.apiUrl}/status`)).json()) as Record<string, any>;
-    let fake: Record<string, any> = { ...status, executionClient: { ...status.executionClient, reachable: undefined, restarts: undefined }, problems: { el: 'execution client unreachable: ECONNREFUSED' } };
+    let fake: Record<string, any> = {
+      ...status,
+      executionClient: { ...status.executionClient, reachable: undefined, restarts: undefined },
+      problems: { el: 'execution client unreachable: ECONNREFUSED' },
+    };
     await page.route('**/status', (route) => route.fulfill({ contentType: 'application/json', body: JSON.stringify(fake) }));
     await page.waitForFunction("document.getElementById('el-reachable')?.textContent === 'no'", undefined, { timeout: 5_000 });
     t.is(await page.textContent('#el-reason'), 'execution client unreachable: ECONNREFUSED');

@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import pino from 'pino';
+import type { HealthMonitorMsg } from '../../src/actors/messages.js';
 import type { PublisherMetrics } from '../../src/actors/publisher.js';
 import { FileLease } from '../../src/adapters/lease/file.js';
 import type { LeaseBackend } from '../../src/adapters/lease/interface.js';
 import { type Config, parseConfig } from '../../src/cli/config.js';
 import { nodeOptions } from '../../src/cli/nodeOptions.js';
-import { nodeTimings, type NodeOptions, type NodeTimings } from '../../src/node/options.js';
+import { type NodeOptions, type NodeTimings, nodeTimings } from '../../src/node/options.js';
 import { StatusBoard } from '../../src/node/status.js';
 import { actors, supervisionTree, type TreeState } from '../../src/node/tree.js';
-import type { HealthMonitorMsg } from '../../src/actors/messages.js';
 import { type Actor, type ActorContext, type ActorRef, type ChildSpec, isSupervisorSpec, type Message, type TreeSpec } from '../../src/runtime/actor.js';
 import { createRuntimeModules } from '../../src/runtime/index.js';
 import { Supervisor, type SupervisorModules } from '../../src/runtime/supervisor.js';
@@ -55,7 +55,9 @@ export class RecordingReport extends StatusBoard {
 
   /** Every producer state written, in order (`resuming`, `producing`, `stalled: <reason>`, …). */
   producerStates(): string[] {
-    return this.history.flatMap((e) => (e.kind === 'update' && e.patch.producer ? [`${e.patch.producer.state}${e.patch.producer.reason ? `: ${e.patch.producer.reason}` : ''}`] : []));
+    return this.history.flatMap((e) =>
+      e.kind === 'update' && e.patch.producer ? [`${e.patch.producer.state}${e.patch.producer.reason ? `: ${e.patch.producer.reason}` : ''}`] : [],
+    );
   }
 }
 
@@ -128,7 +130,11 @@ export interface TestNode {
  * sink, and a runtime with chaos enabled and the pool inline (the pool is not what these tests
  * test). Nothing runs until `start`.
  */
-export function testNode(t: ExecutionContext, flags: string[], overrides: { el?: MemoryEl; store?: MemoryStore; treeState?: Partial<TreeState> } = {}): TestNode {
+export function testNode(
+  t: ExecutionContext,
+  flags: string[],
+  overrides: { el?: MemoryEl; store?: MemoryStore; treeState?: Partial<TreeState> } = {},
+): TestNode {
   const dir = mkdtempSync(join(tmpdir(), 'baton-actors-'));
   const o = nodeOptions(parseConfig(['--data-dir', dir, ...flags], {}) as Config);
   const timings = nodeTimings(o);
@@ -140,7 +146,12 @@ export function testNode(t: ExecutionContext, flags: string[], overrides: { el?:
   const backend = new FileLease({ path: leasePath }, { logger });
   const runtime = createRuntimeModules({ chaos: true, logger, pool: { tasks: poolTasks, inline: true } });
   const state: TreeState = { paused: false, advertiseUrl: `http://${o.instanceId}:8090`, ...overrides.treeState };
-  const tree = supervisionTree(o, timings, { engine: el, store, backend, report, leaderSinks: [sink], followerSinks: [sink], mempool: null, pool: runtime.pool, publisherMetrics: noPublisherMetrics }, state);
+  const tree = supervisionTree(
+    o,
+    timings,
+    { engine: el, store, backend, report, leaderSinks: [sink], followerSinks: [sink], mempool: null, pool: runtime.pool, publisherMetrics: noPublisherMetrics },
+    state,
+  );
   const supervisors: Supervisor[] = [];
   const monitor = standIn<HealthMonitorMsg>(actors.healthMonitor);
   t.teardown(async () => {
@@ -227,6 +238,13 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
  */
 export function storeChainBreaks(store: MemoryStore): string[] {
   const blocks = store.all();
-  const rows = blocks.map((b) => ({ block_number: b.number, block_hash: b.hash, parent_hash: b.parentHash, epoch: b.epoch, leader: b.leader, created_at: b.createdAt }));
+  const rows = blocks.map((b) => ({
+    block_number: b.number,
+    block_hash: b.hash,
+    parent_hash: b.parentHash,
+    epoch: b.epoch,
+    leader: b.leader,
+    created_at: b.createdAt,
+  }));
   return [...chainBreaks(rows), ...(new Set(blocks.map((b) => b.hash)).size === blocks.length ? [] : ['a hash at two heights'])];
 }

@@ -50,11 +50,17 @@ export async function startBaton(opts: StartOptions): Promise<BatonProcess> {
   const [healthPort, apiPort] = opts.ports ? [opts.ports.health, opts.ports.api] : await freePorts(2);
   const logPath = join(dataDir, `baton-${Date.now()}.log`);
   const args = ['--import', 'tsx', MAIN, '--data-dir', dataDir, '--health-addr', `127.0.0.1:${healthPort}`, '--api-addr', `127.0.0.1:${apiPort}`, ...opts.args];
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.processGroup ?? false });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.processGroup ?? false,
+  });
   const log = createWriteStream(logPath);
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const healthUrl = `http://127.0.0.1:${healthPort}`;
   return {
     child,
@@ -80,7 +86,13 @@ export async function startBaton(opts: StartOptions): Promise<BatonProcess> {
 }
 
 /** Poll `check` until it returns a value (not undefined/false); throws with `what` after `timeoutMs`, or at once when `signal` aborts. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, intervalMs = 200, signal?: AbortSignal): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+  signal?: AbortSignal,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -103,8 +115,12 @@ export async function headOf(node: BatonProcess): Promise<bigint> {
 
 /** Waits until `node` answers healthy as a standby that sees `holder` as the leader. */
 export function waitForStandby(node: BatonProcess, holder: string, timeoutMs = 90_000): Promise<true> {
-  return waitFor(`${holder}'s standby healthy`, async () => {
-    const h = await node.health();
-    return h.status === 200 && !h.body.isLeader && h.body.holder === holder;
-  }, timeoutMs);
+  return waitFor(
+    `${holder}'s standby healthy`,
+    async () => {
+      const h = await node.health();
+      return h.status === 200 && !h.body.isLeader && h.body.holder === holder;
+    },
+    timeoutMs,
+  );
 }

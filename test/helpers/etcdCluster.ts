@@ -1,14 +1,14 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { Etcd3 } from "etcd3";
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Etcd3 } from 'etcd3';
 
 /** The `etcd` binary (Debian's `etcd-server` package installs `/usr/bin/etcd`; it ships no etcdctl). */
-const ETCD_BIN = process.env.BATON_TEST_ETCD_BIN ?? "etcd";
+const ETCD_BIN = process.env.BATON_TEST_ETCD_BIN ?? 'etcd';
 
 /**
  * Raft timing for tests. etcd's minimum lease TTL is ceil(1.5 × election timeout) in seconds:
@@ -38,12 +38,12 @@ export async function freePort(): Promise<number> {
     const port = PORT_RANGE[0] + Math.floor(Math.random() * (PORT_RANGE[1] - PORT_RANGE[0]));
     const free = await new Promise<boolean>((resolve) => {
       const srv = createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
     if (free) return port;
   }
-  throw new Error("no free port");
+  throw new Error('no free port');
 }
 
 /**
@@ -60,7 +60,7 @@ export class EtcdCluster {
   ) {}
 
   static async start(size: 1 | 3 = 1): Promise<EtcdCluster> {
-    const root = await mkdtemp(join(tmpdir(), "baton-etcd-"));
+    const root = await mkdtemp(join(tmpdir(), 'baton-etcd-'));
     const members: EtcdMember[] = [];
     for (let i = 0; i < size; i++) {
       const [client, peer] = [await freePort(), await freePort()];
@@ -72,8 +72,8 @@ export class EtcdCluster {
         process: undefined,
       });
     }
-    const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
-    const cluster = new EtcdCluster(members, root, initialCluster, `baton-${randomBytes(4).toString("hex")}`);
+    const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
+    const cluster = new EtcdCluster(members, root, initialCluster, `baton-${randomBytes(4).toString('hex')}`);
     try {
       for (let i = 0; i < size; i++) await cluster.spawn(i);
       await Promise.all(members.map((_, i) => cluster.waitHealthy(i)));
@@ -94,8 +94,8 @@ export class EtcdCluster {
     const p = this.member(i).process;
     this.member(i).process = undefined;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once("exit", r));
-    p.kill("SIGKILL");
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
     await exited;
   }
 
@@ -108,11 +108,11 @@ export class EtcdCluster {
 
   /** Freezes member `i`: connections stay open, requests hang. */
   pause(i: number): void {
-    this.member(i).process?.kill("SIGSTOP");
+    this.member(i).process?.kill('SIGSTOP');
   }
 
   resume(i: number): void {
-    this.member(i).process?.kill("SIGCONT");
+    this.member(i).process?.kill('SIGCONT');
   }
 
   /** Index of the Raft leader as the live members report it, or -1 if none knows one. */
@@ -125,7 +125,7 @@ export class EtcdCluster {
       try {
         const status = await client.maintenance.status({ deadline: Date.now() + 1_000 });
         ids.set(status.header.member_id, i);
-        if (status.leader !== "0") leaderId = status.leader;
+        if (status.leader !== '0') leaderId = status.leader;
       } catch {
         // an unreachable member just does not vote here
       } finally {
@@ -137,7 +137,13 @@ export class EtcdCluster {
 
   /** Kills every member and deletes the data. */
   async stop(): Promise<void> {
-    await Promise.all(this.members.map((m, i) => (m.process ? (this.resume(i), this.kill(i)) : undefined)));
+    await Promise.all(
+      this.members.map((m, i) => {
+        if (!m.process) return undefined;
+        this.resume(i);
+        return this.kill(i);
+      }),
+    );
     await rm(this.root, { recursive: true, force: true });
   }
 
@@ -162,23 +168,23 @@ export class EtcdCluster {
       `--initial-advertise-peer-urls=${m.peerUrl}`,
       `--initial-cluster=${this.initialCluster}`,
       `--initial-cluster-token=${this.token}`,
-      "--initial-cluster-state=new",
+      '--initial-cluster-state=new',
       `--heartbeat-interval=${HEARTBEAT_MS}`,
       `--election-timeout=${ELECTION_MS}`,
-      "--log-level=error",
-      "--logger=zap",
+      '--log-level=error',
+      '--logger=zap',
     ];
-    const p = spawn(ETCD_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    p.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
-    p.once("error", (err) => (stderr += String(err)));
+    const p = spawn(ETCD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
+    p.once('error', (err) => (stderr += String(err)));
     (p as ChildProcess & { stderrTail: () => string }).stderrTail = () => stderr;
     m.process = p;
     await new Promise<void>((resolve, reject) => {
-      p.once("spawn", resolve);
-      p.once("error", (err: NodeJS.ErrnoException) => {
+      p.once('spawn', resolve);
+      p.once('error', (err: NodeJS.ErrnoException) => {
         m.process = undefined;
-        reject(err.code === "ENOENT" ? new Error(`etcd not found: no ${ETCD_BIN} on PATH (apt-get install etcd-server, or set BATON_TEST_ETCD_BIN)`) : err);
+        reject(err.code === 'ENOENT' ? new Error(`etcd not found: no ${ETCD_BIN} on PATH (apt-get install etcd-server, or set BATON_TEST_ETCD_BIN)`) : err);
       });
     });
   }
@@ -189,11 +195,11 @@ export class EtcdCluster {
     while (performance.now() < end) {
       const p = m.process;
       if (!p || p.exitCode !== null) {
-        throw new Error(`etcd ${m.name} exited: ${(p as { stderrTail?: () => string } | undefined)?.stderrTail?.() ?? ""}`);
+        throw new Error(`etcd ${m.name} exited: ${(p as { stderrTail?: () => string } | undefined)?.stderrTail?.() ?? ''}`);
       }
       try {
         const res = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-        if (res.ok && ((await res.json()) as { health?: string }).health === "true") return;
+        if (res.ok && ((await res.json()) as { health?: string }).health === 'true') return;
       } catch {
         // not listening yet
       }

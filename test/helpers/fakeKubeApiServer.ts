@@ -1,11 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { randomUUID } from "node:crypto";
-import { KubeConfig } from "@kubernetes/client-node";
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
 
 /** A stored Lease as the API server returns it (only the fields this fake understands). */
 export interface FakeLease {
-  apiVersion: "coordination.k8s.io/v1";
-  kind: "Lease";
+  apiVersion: 'coordination.k8s.io/v1';
+  kind: 'Lease';
   metadata: { name: string; namespace: string; resourceVersion: string; uid: string; annotations?: Record<string, string>; [k: string]: unknown };
   spec?: Record<string, unknown>;
 }
@@ -31,14 +31,17 @@ export class FakeKubeApiServer {
   /** Requests held by `stall()` right now. */
   held = 0;
 
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
 
   static async start(): Promise<FakeKubeApiServer> {
     let self: FakeKubeApiServer | undefined;
     const server = createServer((req, res) => void self?.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const addr = server.address();
-    if (typeof addr !== "object" || !addr) throw new Error("no address");
+    if (typeof addr !== 'object' || !addr) throw new Error('no address');
     self = new FakeKubeApiServer(server, `http://127.0.0.1:${addr.port}`);
     return self;
   }
@@ -47,10 +50,10 @@ export class FakeKubeApiServer {
   kubeConfig(): KubeConfig {
     const kc = new KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: "fake", server: this.url, skipTLSVerify: true }],
-      users: [{ name: "fake", token: "fake-token" }],
-      contexts: [{ name: "fake", cluster: "fake", user: "fake" }],
-      currentContext: "fake",
+      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
+      users: [{ name: 'fake', token: 'fake-token' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
+      currentContext: 'fake',
     });
     return kc;
   }
@@ -87,57 +90,63 @@ export class FakeKubeApiServer {
       await this.gate;
       this.held--;
     }
-    const m = LEASE_PATH.exec(req.url ?? "");
+    const m = LEASE_PATH.exec(req.url ?? '');
     const [ns, name] = [m?.[1], m?.[2]];
     const reply = (code: number, body: unknown): void => {
-      this.log.push(`${req.method} ${ns}/${name ?? ""} ${code}`);
-      res.writeHead(code, { "content-type": "application/json" });
+      this.log.push(`${req.method} ${ns}/${name ?? ''} ${code}`);
+      res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
     const status = (code: number, reason: string, message: string): void =>
-      reply(code, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", reason, message, code });
-    if (!ns) return status(404, "NotFound", `the server could not find the requested resource ${req.url}`);
+      reply(code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason, message, code });
+    if (!ns) return status(404, 'NotFound', `the server could not find the requested resource ${req.url}`);
 
-    if (req.method === "GET" && !name) {
+    if (req.method === 'GET' && !name) {
       // A list, optionally by one `key=value` label (all this fake supports of label selectors).
-      const selector = new URL(req.url ?? "", "http://fake").searchParams.get("labelSelector");
-      const [key, value] = selector ? selector.split("=") : [];
-      const items = [...this.leases.values()].filter((l) => l.metadata.namespace === ns && (!key || (l.metadata.labels as Record<string, string> | undefined)?.[key] === value));
-      return reply(200, { apiVersion: "coordination.k8s.io/v1", kind: "LeaseList", metadata: { resourceVersion: String(this.revision) }, items });
+      const selector = new URL(req.url ?? '', 'http://fake').searchParams.get('labelSelector');
+      const [key, value] = selector ? selector.split('=') : [];
+      const items = [...this.leases.values()].filter(
+        (l) => l.metadata.namespace === ns && (!key || (l.metadata.labels as Record<string, string> | undefined)?.[key] === value),
+      );
+      return reply(200, { apiVersion: 'coordination.k8s.io/v1', kind: 'LeaseList', metadata: { resourceVersion: String(this.revision) }, items });
     }
-    if (req.method === "GET" && name) {
+    if (req.method === 'GET' && name) {
       const lease = this.leases.get(`${ns}/${name}`);
-      return lease ? reply(200, lease) : status(404, "NotFound", `leases.coordination.k8s.io "${name}" not found`);
+      return lease ? reply(200, lease) : status(404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`);
     }
     let body: FakeLease;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString()) as FakeLease;
     } catch {
-      return status(400, "BadRequest", "invalid JSON body");
+      return status(400, 'BadRequest', 'invalid JSON body');
     }
-    if (req.method === "POST" && !name) {
+    if (req.method === 'POST' && !name) {
       const key = `${ns}/${body.metadata?.name}`;
-      if (this.leases.has(key)) return status(409, "AlreadyExists", `leases.coordination.k8s.io "${body.metadata.name}" already exists`);
+      if (this.leases.has(key)) return status(409, 'AlreadyExists', `leases.coordination.k8s.io "${body.metadata.name}" already exists`);
       const stored = this.store(ns, body.metadata.name, body, randomUUID());
       return reply(201, stored);
     }
-    if (req.method === "PUT" && name) {
+    if (req.method === 'PUT' && name) {
       const current = this.leases.get(`${ns}/${name}`);
-      if (!current) return status(404, "NotFound", `leases.coordination.k8s.io "${name}" not found`);
-      if (body.metadata?.name !== name) return status(400, "BadRequest", "the name in the body does not match the URL");
+      if (!current) return status(404, 'NotFound', `leases.coordination.k8s.io "${name}" not found`);
+      if (body.metadata?.name !== name) return status(400, 'BadRequest', 'the name in the body does not match the URL');
       const rv = body.metadata.resourceVersion;
       if (rv !== undefined && rv !== current.metadata.resourceVersion) {
-        return status(409, "Conflict", `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+        return status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
       }
       return reply(200, this.store(ns, name, body, current.metadata.uid));
     }
-    return status(405, "MethodNotAllowed", `${req.method} is not supported by this fake`);
+    return status(405, 'MethodNotAllowed', `${req.method} is not supported by this fake`);
   }
 
   private store(ns: string, name: string, body: FakeLease, uid: string): FakeLease {
     const stored: FakeLease = {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
       metadata: { ...body.metadata, name, namespace: ns, uid, resourceVersion: String(++this.revision) },
       ...(body.spec ? { spec: body.spec } : {}),
     };

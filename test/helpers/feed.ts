@@ -3,17 +3,17 @@ import type { ExecutionContext } from 'ava';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
+import { attachFeed, type FeedOptions, type FeedServer } from '../../src/adapters/feed/index.js';
 import { HttpServer } from '../../src/adapters/http/index.js';
 import { BlockStore } from '../../src/adapters/postgres/blockStore.js';
-import { attachFeed, type FeedOptions, type FeedServer } from '../../src/adapters/feed/index.js';
-import { type FeedBlock } from '../../src/types/block.js';
 import { encode } from '../../src/runtime/codec.js';
+import type { FeedBlock } from '../../src/types/block.js';
 import { createDatabase } from './services.js';
 
 const logger = pino({ level: process.env.BATON_TEST_LOG ?? 'silent' });
 
 export function blockHash(n: bigint): string {
-  return '0x' + createHash('sha256').update(`feed-test:${n}`).digest('hex');
+  return `0x${createHash('sha256').update(`feed-test:${n}`).digest('hex')}`;
 }
 
 /** A synthetic committed block: contiguous, parent-linked, payloadData a msgpack envelope (with `padding` random bytes to make frames big). */
@@ -21,7 +21,14 @@ export function syntheticBlock(n: bigint, padding = 0): FeedBlock {
   const hash = blockHash(n);
   const parentHash = blockHash(n - 1n);
   const timestamp = 1_700_000_000n + n;
-  const executionPayload = { blockNumber: `0x${n.toString(16)}`, blockHash: hash, parentHash, timestamp: `0x${timestamp.toString(16)}`, transactions: [], extraData: padding ? `0x${randomBytes(padding).toString('hex')}` : '0x' };
+  const executionPayload = {
+    blockNumber: `0x${n.toString(16)}`,
+    blockHash: hash,
+    parentHash,
+    timestamp: `0x${timestamp.toString(16)}`,
+    transactions: [],
+    extraData: padding ? `0x${randomBytes(padding).toString('hex')}` : '0x',
+  };
   return {
     summary: { number: n, hash, parentHash, timestamp, txCount: 0 },
     epoch: 1n,

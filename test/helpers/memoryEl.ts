@@ -171,12 +171,20 @@ export class MemoryEl implements EngineApi {
 
   /** The next `times` calls of `method` never answer: each rejects with ENGINE_ABORTED when its signal fires. */
   hangNext<M extends EngineMethod>(method: M, opts: FaultArming<Parameters<EngineApi[M]>> = {}): void {
-    this.faults.arm(method, { kind: 'hang', aborted: () => new EngineError(EngineErrorCode.ABORTED, `memory EL: ${method} aborted by its caller`, { method }) }, opts);
+    this.faults.arm(
+      method,
+      { kind: 'hang', aborted: () => new EngineError(EngineErrorCode.ABORTED, `memory EL: ${method} aborted by its caller`, { method }) },
+      opts,
+    );
   }
 
   /** The next `times` calls of `method` answer `status` (SYNCING, INVALID, …) and change nothing. */
   answerNext(method: 'newPayloadV4' | 'forkchoiceUpdatedV3', status: PayloadStatus, opts: FaultArming & { validationError?: string } = {}): void {
-    const payloadStatus: PayloadStatusV1 = { status, latestValidHash: status === 'VALID' ? this.headHash : null, validationError: opts.validationError ?? (status.startsWith('INVALID') ? 'memory EL: injected' : null) };
+    const payloadStatus: PayloadStatusV1 = {
+      status,
+      latestValidHash: status === 'VALID' ? this.headHash : null,
+      validationError: opts.validationError ?? (status.startsWith('INVALID') ? 'memory EL: injected' : null),
+    };
     this.faults.arm(method, { kind: 'answer', value: method === 'newPayloadV4' ? payloadStatus : { payloadStatus, payloadId: null } }, opts);
   }
 
@@ -199,7 +207,13 @@ export class MemoryEl implements EngineApi {
     const parentBeaconBlockRoot = this.template.parentBeaconBlockRoot ?? ZERO_HASH;
     for (let i = 0; i < count; i++) {
       const parent = this.head;
-      const attributes: PayloadAttributesV3 = { timestamp: quantity(parent.timestamp + 1n), prevRandao: parent.hash, suggestedFeeRecipient: ZERO_ADDRESS, withdrawals: [], parentBeaconBlockRoot };
+      const attributes: PayloadAttributesV3 = {
+        timestamp: quantity(parent.timestamp + 1n),
+        prevRandao: parent.hash,
+        suggestedFeeRecipient: ZERO_ADDRESS,
+        withdrawals: [],
+        parentBeaconBlockRoot,
+      };
       const { payloadId } = await this.forkchoiceUpdatedV3(forkchoice(parent.hash), attributes);
       const built = await this.getPayloadV4(payloadId!);
       const { executionPayload: p, executionRequests } = built;
@@ -216,21 +230,29 @@ export class MemoryEl implements EngineApi {
   }
 
   forkchoiceUpdatedV3(state: ForkchoiceStateV1, attributes?: PayloadAttributesV3 | null, opts?: CallOptions): Promise<ForkchoiceUpdatedResponse> {
-    return this.serve('forkchoiceUpdatedV3', [state, attributes, opts], opts, () => {
-      const head = this.blocks.get(state.headBlockHash.toLowerCase());
-      if (!head) return { payloadStatus: { status: 'SYNCING', latestValidHash: null, validationError: null }, payloadId: null };
-      this.setHead(head);
-      let payloadId: Data | null = null;
-      if (attributes) {
-        if (BigInt(attributes.timestamp) <= head.timestamp) {
-          throw new EngineError(EngineErrorCode.INVALID_PAYLOAD_ATTRIBUTES, `timestamp ${attributes.timestamp} is not after the head's ${head.timestamp}`, { method: 'forkchoiceUpdatedV3' });
+    return this.serve(
+      'forkchoiceUpdatedV3',
+      [state, attributes, opts],
+      opts,
+      () => {
+        const head = this.blocks.get(state.headBlockHash.toLowerCase());
+        if (!head) return { payloadStatus: { status: 'SYNCING', latestValidHash: null, validationError: null }, payloadId: null };
+        this.setHead(head);
+        let payloadId: Data | null = null;
+        if (attributes) {
+          if (BigInt(attributes.timestamp) <= head.timestamp) {
+            throw new EngineError(EngineErrorCode.INVALID_PAYLOAD_ATTRIBUTES, `timestamp ${attributes.timestamp} is not after the head's ${head.timestamp}`, {
+              method: 'forkchoiceUpdatedV3',
+            });
+          }
+          payloadId = `0x${(this.nextPayloadId++).toString(16).padStart(16, '0')}`;
+          this.builds.set(payloadId, { parent: head, attributes });
+          if (this.builds.size > KEPT_BUILDS) this.builds.delete(this.builds.keys().next().value!);
         }
-        payloadId = `0x${(this.nextPayloadId++).toString(16).padStart(16, '0')}`;
-        this.builds.set(payloadId, { parent: head, attributes });
-        if (this.builds.size > KEPT_BUILDS) this.builds.delete(this.builds.keys().next().value!);
-      }
-      return { payloadStatus: { status: 'VALID', latestValidHash: head.hash, validationError: null }, payloadId };
-    }, { building: attributes != null });
+        return { payloadStatus: { status: 'VALID', latestValidHash: head.hash, validationError: null }, payloadId };
+      },
+      { building: attributes != null },
+    );
   }
 
   getPayloadV4(payloadId: Data, opts?: CallOptions): Promise<GetPayloadV4Response> {
@@ -251,33 +273,52 @@ export class MemoryEl implements EngineApi {
         blockHash: ZERO_HASH,
       };
       executionPayload.blockHash = this.hashOf(executionPayload, attributes.parentBeaconBlockRoot, this.template.executionRequests);
-      return { executionPayload, blockValue: '0x0', blobsBundle: { commitments: [], proofs: [], blobs: [] }, shouldOverrideBuilder: false, executionRequests: this.template.executionRequests };
+      return {
+        executionPayload,
+        blockValue: '0x0',
+        blobsBundle: { commitments: [], proofs: [], blobs: [] },
+        shouldOverrideBuilder: false,
+        executionRequests: this.template.executionRequests,
+      };
     });
   }
 
-  newPayloadV4(payload: ExecutionPayloadV3, versionedHashes: Data[], parentBeaconBlockRoot: Data, executionRequests: Data[], opts?: CallOptions): Promise<PayloadStatusV1> {
-    return this.serve('newPayloadV4', [payload, versionedHashes, parentBeaconBlockRoot, executionRequests, opts], opts, (): PayloadStatusV1 => {
-      const hash = payload.blockHash.toLowerCase();
-      const parent = this.blocks.get(payload.parentHash.toLowerCase());
-      if (!parent) return { status: 'SYNCING', latestValidHash: null, validationError: null };
-      const invalid = (why: string): PayloadStatusV1 => ({ status: 'INVALID', latestValidHash: parent.hash, validationError: why });
-      if (BigInt(payload.blockNumber) !== parent.number + 1n) return invalid(`block ${payload.blockNumber} on parent ${parent.number}`);
-      if (this.hashing === 'header' && this.hashOf(payload, parentBeaconBlockRoot, executionRequests) !== hash) return { status: 'INVALID', latestValidHash: null, validationError: 'block hash mismatch' };
-      if (!this.blocks.has(hash)) {
-        const txHashes: Data[] = [];
-        if (this.txpool.size) {
-          for (const raw of payload.transactions) {
-            const txHash = this.txpool.get(raw);
-            if (txHash === undefined) continue;
-            this.txpool.delete(raw);
-            this.included.set(txHash, hash);
-            txHashes.push(txHash);
+  newPayloadV4(
+    payload: ExecutionPayloadV3,
+    versionedHashes: Data[],
+    parentBeaconBlockRoot: Data,
+    executionRequests: Data[],
+    opts?: CallOptions,
+  ): Promise<PayloadStatusV1> {
+    return this.serve(
+      'newPayloadV4',
+      [payload, versionedHashes, parentBeaconBlockRoot, executionRequests, opts],
+      opts,
+      (): PayloadStatusV1 => {
+        const hash = payload.blockHash.toLowerCase();
+        const parent = this.blocks.get(payload.parentHash.toLowerCase());
+        if (!parent) return { status: 'SYNCING', latestValidHash: null, validationError: null };
+        const invalid = (why: string): PayloadStatusV1 => ({ status: 'INVALID', latestValidHash: parent.hash, validationError: why });
+        if (BigInt(payload.blockNumber) !== parent.number + 1n) return invalid(`block ${payload.blockNumber} on parent ${parent.number}`);
+        if (this.hashing === 'header' && this.hashOf(payload, parentBeaconBlockRoot, executionRequests) !== hash)
+          return { status: 'INVALID', latestValidHash: null, validationError: 'block hash mismatch' };
+        if (!this.blocks.has(hash)) {
+          const txHashes: Data[] = [];
+          if (this.txpool.size) {
+            for (const raw of payload.transactions) {
+              const txHash = this.txpool.get(raw);
+              if (txHash === undefined) continue;
+              this.txpool.delete(raw);
+              this.included.set(txHash, hash);
+              txHashes.push(txHash);
+            }
           }
+          this.blocks.set(hash, { number: parent.number + 1n, hash, parentHash: parent.hash, timestamp: BigInt(payload.timestamp), txHashes });
         }
-        this.blocks.set(hash, { number: parent.number + 1n, hash, parentHash: parent.hash, timestamp: BigInt(payload.timestamp), txHashes });
-      }
-      return { status: 'VALID', latestValidHash: hash, validationError: null };
-    }, { block: { number: BigInt(payload.blockNumber), hash: payload.blockHash.toLowerCase() } });
+        return { status: 'VALID', latestValidHash: hash, validationError: null };
+      },
+      { block: { number: BigInt(payload.blockNumber), hash: payload.blockHash.toLowerCase() } },
+    );
   }
 
   getBlockByNumber(block: BlockTag | bigint | number, opts?: CallOptions): Promise<ElBlock | null> {
@@ -296,7 +337,8 @@ export class MemoryEl implements EngineApi {
     return this.serve('sendRawTransaction', [rawTx, opts], opts, () => {
       const raw = rawTx.toLowerCase();
       const hash = `0x${Buffer.from(keccak256(Buffer.from(raw.slice(2), 'hex'))).toString('hex')}`;
-      if (this.txpool.has(raw) || this.included.has(hash)) throw new EngineError(EngineErrorCode.RPC, 'already known', { method: 'sendRawTransaction', rpcCode: -32000 });
+      if (this.txpool.has(raw) || this.included.has(hash))
+        throw new EngineError(EngineErrorCode.RPC, 'already known', { method: 'sendRawTransaction', rpcCode: -32000 });
       this.txpool.set(raw, hash);
       return hash;
     });
@@ -307,12 +349,26 @@ export class MemoryEl implements EngineApi {
       const blockHash = this.included.get(txHash.toLowerCase());
       const block = blockHash === undefined ? undefined : this.blocks.get(blockHash);
       if (!block || this.canonical.get(block.number) !== block.hash) return null;
-      return { transactionHash: txHash.toLowerCase(), blockHash: block.hash, blockNumber: quantity(block.number), status: '0x1', gasUsed: TRANSFER_GAS, from: ZERO_ADDRESS, to: null };
+      return {
+        transactionHash: txHash.toLowerCase(),
+        blockHash: block.hash,
+        blockNumber: quantity(block.number),
+        status: '0x1',
+        gasUsed: TRANSFER_GAS,
+        from: ZERO_ADDRESS,
+        to: null,
+      };
     });
   }
 
   /** One call: logged, then the armed fault or the method's own answer. */
-  private async serve<T>(method: EngineMethod, args: unknown[], opts: CallOptions | undefined, normal: () => T, detail: Pick<ElCall, 'building' | 'block'> = {}): Promise<T> {
+  private async serve<T>(
+    method: EngineMethod,
+    args: unknown[],
+    opts: CallOptions | undefined,
+    normal: () => T,
+    detail: Pick<ElCall, 'building' | 'block'> = {},
+  ): Promise<T> {
     const call: ElCall = { method, at: performance.now(), outcome: 'pending', ...detail };
     this.calls.push(call);
     if (opts?.signal?.aborted) {
@@ -335,12 +391,14 @@ export class MemoryEl implements EngineApi {
   /** Moves the head to `block`: the canonical chain is rebuilt back to where it meets the old one. */
   private setHead(block: ChainBlock): void {
     for (let n = block.number + 1n; this.canonical.delete(n); n++);
-    for (let b: ChainBlock | undefined = block; b && this.canonical.get(b.number) !== b.hash; b = this.blocks.get(b.parentHash)) this.canonical.set(b.number, b.hash);
+    for (let b: ChainBlock | undefined = block; b && this.canonical.get(b.number) !== b.hash; b = this.blocks.get(b.parentHash))
+      this.canonical.set(b.number, b.hash);
     this.headHash = block.hash;
   }
 
   private hashOf(payload: ExecutionPayloadV3, parentBeaconBlockRoot: Data, executionRequests: Data[]): Data {
-    if (this.hashing === 'cheap') return `0x${createHash('sha256').update(`block ${payload.blockNumber} on ${payload.parentHash.toLowerCase()} at ${payload.timestamp}`).digest('hex')}`;
+    if (this.hashing === 'cheap')
+      return `0x${createHash('sha256').update(`block ${payload.blockNumber} on ${payload.parentHash.toLowerCase()} at ${payload.timestamp}`).digest('hex')}`;
     return verifyPayload(encodeBlock({ executionPayload: payload, blobCommitments: [], parentBeaconBlockRoot, executionRequests })).computedHash;
   }
 }

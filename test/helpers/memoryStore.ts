@@ -2,8 +2,9 @@
  * The committed chain in memory: a fake of the block store port (`IBlockStore`), for actor tests
  * that need no PostgreSQL.
  */
-import type { CommitResult, IBlockStore } from '../../src/adapters/postgres/interface.js';
+
 import { StoreError, StoreErrorCode } from '../../src/adapters/postgres/errors.js';
+import type { CommitResult, IBlockStore } from '../../src/adapters/postgres/interface.js';
 import type { BlockToCommit, CommittedBlock, StoredBlock } from '../../src/types/block.js';
 import { type FaultArming, FaultPlan, withFault } from './faultPlan.js';
 
@@ -48,20 +49,26 @@ export class MemoryStore implements IBlockStore {
       const parentHash = block.parentHash.toLowerCase();
       const n = block.number;
       const meta = { number: n.toString(), hash, epoch: epoch.toString() };
-      if (this.fence > epoch) throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${this.fence}`, { ...meta, fenceEpoch: this.fence.toString() });
+      if (this.fence > epoch)
+        throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${this.fence}`, { ...meta, fenceEpoch: this.fence.toString() });
       const existing = this.rows.get(n);
       if (existing) {
-        if (existing.hash !== hash) throw new StoreError(StoreErrorCode.HEIGHT_TAKEN, `block ${n} is already committed as ${existing.hash}`, { ...meta, committedHash: existing.hash });
+        if (existing.hash !== hash)
+          throw new StoreError(StoreErrorCode.HEIGHT_TAKEN, `block ${n} is already committed as ${existing.hash}`, { ...meta, committedHash: existing.hash });
         this.fence = epoch;
         return { inserted: false };
       }
       const parent = this.rows.get(n - 1n);
       if (parent ? parent.hash !== parentHash : this.rows.size > 0) {
-        throw new StoreError(StoreErrorCode.PARENT_MISMATCH, `block ${n} does not extend the committed chain: parent ${parentHash}, stored ${parent?.hash ?? 'nothing'} at ${n - 1n}`, {
-          ...meta,
-          parentHash,
-          storedParent: parent?.hash ?? '',
-        });
+        throw new StoreError(
+          StoreErrorCode.PARENT_MISMATCH,
+          `block ${n} does not extend the committed chain: parent ${parentHash}, stored ${parent?.hash ?? 'nothing'} at ${n - 1n}`,
+          {
+            ...meta,
+            parentHash,
+            storedParent: parent?.hash ?? '',
+          },
+        );
       }
       if (this.heights.has(hash)) throw new StoreError(StoreErrorCode.HEIGHT_TAKEN, `block hash ${hash} is already committed at another height`, meta);
       const { payloadData, requestsData, timestamp, txCount } = block;
@@ -114,7 +121,11 @@ export class MemoryStore implements IBlockStore {
 
   raiseFence(epoch: bigint): Promise<void> {
     return this.serve('raiseFence', [epoch], () => {
-      if (this.fence > epoch) throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${this.fence}`, { epoch: epoch.toString(), fenceEpoch: this.fence.toString() });
+      if (this.fence > epoch)
+        throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${this.fence}`, {
+          epoch: epoch.toString(),
+          fenceEpoch: this.fence.toString(),
+        });
       this.fence = epoch;
     });
   }

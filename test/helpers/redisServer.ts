@@ -14,17 +14,24 @@ export async function startRedisServer(port: number, extraArgs: string[] = [], c
   // A missing binary rejects at once (and is not an unhandled 'error' event crashing the worker).
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
-    child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new Error('redis-server not found on PATH (apt-get install redis-server)') : err));
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' ? new Error('redis-server not found on PATH (apt-get install redis-server)') : err),
+    );
   });
-  await waitFor(`redis-server on ${readyPort}`, async () => {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-    return new Promise<boolean>((resolve) => {
-      const socket = connect(readyPort, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
+  await waitFor(
+    `redis-server on ${readyPort}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      return new Promise<boolean>((resolve) => {
+        const socket = connect(readyPort, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
       });
-      socket.on('error', () => resolve(false));
-    });
-  }, 10_000, 100);
+    },
+    10_000,
+    100,
+  );
   return child;
 }

@@ -97,7 +97,10 @@ export async function elBlockHash(rpcUrl: string, number: bigint): Promise<strin
 }
 
 /** Deletes every key under a test's prefix, so the shared Redis holds nothing a test left behind. */
-export async function deleteRedisPrefix(redis: { keys(pattern: string): Promise<string[]>; del(...keys: string[]): Promise<number> }, prefix: string): Promise<void> {
+export async function deleteRedisPrefix(
+  redis: { keys(pattern: string): Promise<string[]>; del(...keys: string[]): Promise<number> },
+  prefix: string,
+): Promise<void> {
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);
 }

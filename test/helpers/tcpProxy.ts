@@ -185,11 +185,14 @@ export class TcpProxy {
       if (dir.closing) dir.to.end(() => this.drop(pair));
       return;
     }
-    dir.timer = setTimeout(() => {
-      dir.timer = null;
-      while (dir.due[0] && dir.due[0].at <= performance.now()) this.write(dir, dir.due.shift()!.chunk);
-      this.schedule(pair, dir);
-    }, Math.max(0, next.at - performance.now()));
+    dir.timer = setTimeout(
+      () => {
+        dir.timer = null;
+        while (dir.due[0] && dir.due[0].at <= performance.now()) this.write(dir, dir.due.shift()!.chunk);
+        this.schedule(pair, dir);
+      },
+      Math.max(0, next.at - performance.now()),
+    );
   }
 
   /** Writes at once; while `to` is full, stops reading `from` (back-pressure, as `pipe` does). */

@@ -39,7 +39,21 @@ export function twoLeaders(opts: TwoLeadersOptions): TwoLeaders {
   const start = (id: 'a' | 'b', dataDir?: string): Promise<BatonProcess> =>
     startBaton({
       dataDir,
-      args: ['--role', 'leader', '--instance-id', `node-${id}`, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--postgres-url', pair.db.url, '--lease-ttl', `${opts.leaseTtlMs}ms`, ...(opts.args ?? [])],
+      args: [
+        '--role',
+        'leader',
+        '--instance-id',
+        `node-${id}`,
+        '--redis-addr',
+        REDIS_ADDR,
+        '--redis-prefix',
+        prefix,
+        '--postgres-url',
+        pair.db.url,
+        '--lease-ttl',
+        `${opts.leaseTtlMs}ms`,
+        ...(opts.args ?? []),
+      ],
     });
   const pair: TwoLeaders = {
     prefix,

@@ -1,10 +1,10 @@
-import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import test from 'ava';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { waitFor } from '../helpers/batonProcess.js';
@@ -68,39 +68,71 @@ test.after.always(async () => {
 test('npm run cluster: blocks, a leader SIGKILLed and replaced, the member following, a clean stop', async (t) => {
   t.timeout(600_000);
   dir = await mkdtemp(join(tmpdir(), 'baton-cluster-'));
-  cluster = spawn(process.execPath, ['--import', 'tsx', 'scripts/cluster.ts', '--dir', dir, '--name', name, '--base-port', '0', '--fresh', '--postgres-url', POSTGRES_ADMIN_URL, '--redis-addr', REDIS_ADDR], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  cluster = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'scripts/cluster.ts',
+      '--dir',
+      dir,
+      '--name',
+      name,
+      '--base-port',
+      '0',
+      '--fresh',
+      '--postgres-url',
+      POSTGRES_ADMIN_URL,
+      '--redis-addr',
+      REDIS_ADDR,
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   cluster.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   cluster.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => cluster!.on('exit', (code) => resolve(code)));
   t.teardown(() => t.log(output.split('\n').slice(-30).join('\n')));
 
   const nodes = await waitFor('cluster.json', async () => JSON.parse(await readFile(join(dir, 'cluster.json'), 'utf8')).nodes as ClusterNode[], 60_000);
-  t.deepEqual(nodes.map((n) => n.name), ['leader-1', 'leader-2', 'leader-3', 'member-1']);
+  t.deepEqual(
+    nodes.map((n) => n.name),
+    ['leader-1', 'leader-2', 'leader-3', 'member-1'],
+  );
   t.regex(output, /leader-1 .*health http:\/\/127\.0\.0\.1:\d+\/health .*api http:\/\/127\.0\.0\.1:\d+/, 'prints where each node answers');
 
   const leaderNodes = nodes.filter((n) => n.role === 'leader');
   const member = nodes.find((n) => n.role === 'member')!;
-  const first = await waitFor('a leader past block 10', async () => {
-    for (const n of leaderNodes) {
-      const h = await health(n);
-      if (h?.isLeader && h.head?.number >= 10) return { node: n, epoch: h.epoch as number, head: h.head.number as number };
-    }
-    return undefined;
-  }, 300_000, 500);
+  const first = await waitFor(
+    'a leader past block 10',
+    async () => {
+      for (const n of leaderNodes) {
+        const h = await health(n);
+        if (h?.isLeader && h.head?.number >= 10) return { node: n, epoch: h.epoch as number, head: h.head.number as number };
+      }
+      return undefined;
+    },
+    300_000,
+    500,
+  );
   await waitFor('the member synced past block 10', async () => ((await health(member))?.sync?.lastSynced ?? -1) >= 10, 120_000, 500);
 
   process.kill(first.node.pid, 'SIGKILL');
   const standbys = leaderNodes.filter((n) => n !== first.node);
-  const second = await waitFor('a standby takes over and builds on', async () => {
-    for (const n of standbys) {
-      const h = await health(n);
-      if (h?.isLeader && h.epoch > first.epoch && h.head?.number > first.head + 3) return { node: n, head: h.head.number as number };
-    }
-    return undefined;
-  }, 120_000, 500);
+  const second = await waitFor(
+    'a standby takes over and builds on',
+    async () => {
+      for (const n of standbys) {
+        const h = await health(n);
+        if (h?.isLeader && h.epoch > first.epoch && h.head?.number > first.head + 3) return { node: n, head: h.head.number as number };
+      }
+      return undefined;
+    },
+    120_000,
+    500,
+  );
   t.true(standbys.includes(second.node));
   await waitFor('the member follows the new leader', async () => ((await health(member))?.sync?.lastSynced ?? -1) >= second.head, 120_000, 500);
 

@@ -1,20 +1,20 @@
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createBlockFromExecutionPayload, createBlockHeaderFromBytesArray } from "@ethereumjs/block";
-import { createCustomCommon, Hardfork, Mainnet } from "@ethereumjs/common";
-import test from "ava";
-import { EngineError, EngineErrorCode } from "../../src/adapters/engine/errors.js";
-import { HttpEngineClient } from "../../src/adapters/engine/http.js";
-import type { ElBlock, ExecutionPayloadV3, GetPayloadV4Response } from "../../src/types/engine.js";
-import { parseJwtSecret, readJwtSecretFile } from "../../src/adapters/engine/jwt.js";
-import { engineOptions } from "../../src/adapters/engine/options.js";
-import { startEmbeddedEl, type EmbeddedEl } from "../../src/adapters/executionClient/embedded.js";
-import { freePorts } from "../../src/adapters/executionClient/freePort.js";
-import { ExecutionClientError, ExecutionClientErrorCode } from "../../src/adapters/executionClient/errors.js";
-import { DEV_CHAIN_ID, devGenesis } from "../../src/adapters/executionClient/genesis.js";
-import { signTransfer, testAccounts } from "../../src/adapters/executionClient/testAccounts.js";
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBlockFromExecutionPayload, createBlockHeaderFromBytesArray } from '@ethereumjs/block';
+import { createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
+import test from 'ava';
+import { EngineError, EngineErrorCode } from '../../src/adapters/engine/errors.js';
+import { HttpEngineClient } from '../../src/adapters/engine/http.js';
+import { parseJwtSecret, readJwtSecretFile } from '../../src/adapters/engine/jwt.js';
+import { engineOptions } from '../../src/adapters/engine/options.js';
+import { type EmbeddedEl, startEmbeddedEl } from '../../src/adapters/executionClient/embedded.js';
+import { ExecutionClientError, ExecutionClientErrorCode } from '../../src/adapters/executionClient/errors.js';
+import { freePorts } from '../../src/adapters/executionClient/freePort.js';
+import { DEV_CHAIN_ID, devGenesis } from '../../src/adapters/executionClient/genesis.js';
+import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
+import type { ElBlock, ExecutionPayloadV3, GetPayloadV4Response } from '../../src/types/engine.js';
 
 /** One block as a member receives it: everything `newPayloadV4` needs. */
 interface BuiltBlock {
@@ -29,14 +29,14 @@ let engine: HttpEngineClient;
 /** Every block imported into `el`, in order, for the second EL to replay. */
 const chain: BuiltBlock[] = [];
 /** The transfer included by the transaction test; the member must execute it too. */
-let transferHash = "";
+let transferHash = '';
 
-const hex32 = (): string => `0x${randomBytes(32).toString("hex")}`;
+const hex32 = (): string => `0x${randomBytes(32).toString('hex')}`;
 const clientFor = (node: EmbeddedEl): HttpEngineClient =>
   new HttpEngineClient(engineOptions({ url: node.engineUrl, rpcUrl: node.rpcUrl, jwtSecret: node.jwtSecret }));
 
 async function start(dataDir?: string): Promise<EmbeddedEl> {
-  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), "baton-engine-")));
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'baton-engine-')));
   if (dataDir === undefined) dirs.push(dir);
   const node = await startEmbeddedEl({ dataDir: dir });
   running.push(node);
@@ -44,8 +44,8 @@ async function start(dataDir?: string): Promise<EmbeddedEl> {
 }
 
 async function head(client: HttpEngineClient): Promise<ElBlock> {
-  const block = await client.getBlockByNumber("latest");
-  if (block === null) throw new Error("no latest block");
+  const block = await client.getBlockByNumber('latest');
+  if (block === null) throw new Error('no latest block');
   return block;
 }
 
@@ -63,7 +63,7 @@ async function build(client: HttpEngineClient, parent: ElBlock): Promise<BuiltBl
       parentBeaconBlockRoot,
     },
   );
-  if (fcu.payloadStatus.status !== "VALID" || fcu.payloadId === null) {
+  if (fcu.payloadStatus.status !== 'VALID' || fcu.payloadId === null) {
     throw new Error(`fcU did not start a build: ${JSON.stringify(fcu)}`);
   }
   return { built: await client.getPayloadV4(fcu.payloadId), parentBeaconBlockRoot };
@@ -73,10 +73,10 @@ async function build(client: HttpEngineClient, parent: ElBlock): Promise<BuiltBl
 async function importBlock(client: HttpEngineClient, block: BuiltBlock): Promise<void> {
   const { executionPayload, executionRequests } = block.built;
   const status = await client.newPayloadV4(executionPayload, [], block.parentBeaconBlockRoot, executionRequests);
-  if (status.status !== "VALID") throw new Error(`newPayload ${executionPayload.blockNumber}: ${JSON.stringify(status)}`);
+  if (status.status !== 'VALID') throw new Error(`newPayload ${executionPayload.blockNumber}: ${JSON.stringify(status)}`);
   const hash = executionPayload.blockHash;
   const fcu = await client.forkchoiceUpdatedV3({ headBlockHash: hash, safeBlockHash: hash, finalizedBlockHash: hash });
-  if (fcu.payloadStatus.status !== "VALID") throw new Error(`fcU ${hash}: ${JSON.stringify(fcu)}`);
+  if (fcu.payloadStatus.status !== 'VALID') throw new Error(`fcU ${hash}: ${JSON.stringify(fcu)}`);
 }
 
 /**
@@ -85,19 +85,19 @@ async function importBlock(client: HttpEngineClient, block: BuiltBlock): Promise
  */
 async function withStateRoot(block: BuiltBlock, stateRoot: string): Promise<ExecutionPayloadV3> {
   const common = createCustomCommon({ chainId: DEV_CHAIN_ID }, Mainnet, { hardfork: Hardfork.Prague });
-  const sha256 = (b: Uint8Array): Buffer => createHash("sha256").update(b).digest();
-  const bytes = (h: string): Buffer => Buffer.from(h.slice(2), "hex");
+  const sha256 = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+  const bytes = (h: string): Buffer => Buffer.from(h.slice(2), 'hex');
   // EIP-7685: sha256 over the sha256 of each non-empty request.
   const requestsHash = sha256(Buffer.concat(block.built.executionRequests.map((r) => sha256(bytes(r)))));
   const payload = {
     ...block.built.executionPayload,
     parentBeaconBlockRoot: block.parentBeaconBlockRoot,
-    requestsHash: `0x${requestsHash.toString("hex")}`,
+    requestsHash: `0x${requestsHash.toString('hex')}`,
   } as Parameters<typeof createBlockFromExecutionPayload>[0];
   const original = await createBlockFromExecutionPayload(payload, { common }); // throws on a hash mismatch
   const raw = original.header.raw();
   raw[3] = bytes(stateRoot); // header field 3 is stateRoot
-  const blockHash = `0x${Buffer.from(createBlockHeaderFromBytesArray(raw, { common }).hash()).toString("hex")}`;
+  const blockHash = `0x${Buffer.from(createBlockHeaderFromBytesArray(raw, { common }).hash()).toString('hex')}`;
   return { ...block.built.executionPayload, stateRoot, blockHash };
 }
 
@@ -111,26 +111,26 @@ test.after.always(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-test.serial("test accounts are the well-known mnemonic accounts", (t) => {
+test.serial('test accounts are the well-known mnemonic accounts', (t) => {
   const accounts = testAccounts();
   t.is(accounts.length, 10);
-  t.is(accounts[0]!.address, "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
-  t.is(accounts[0]!.privateKey, "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80");
-  t.is(accounts[1]!.address, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
-  t.is(accounts[9]!.address, "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720");
+  t.is(accounts[0]!.address, '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
+  t.is(accounts[0]!.privateKey, '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
+  t.is(accounts[1]!.address, '0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
+  t.is(accounts[9]!.address, '0xa0Ee7A142d267C1f36714E4a8F75612F20a79720');
 });
 
-test.serial("the embedded EL reports its chain and announces the V3/V4 engine methods", async (t) => {
+test.serial('the embedded EL reports its chain and announces the V3/V4 engine methods', async (t) => {
   t.is(el.chainId, BigInt(DEV_CHAIN_ID));
   t.is(await engine.chainId(), el.chainId);
   const capabilities = await engine.exchangeCapabilities();
-  for (const m of ["engine_forkchoiceUpdatedV3", "engine_getPayloadV4", "engine_newPayloadV4"]) {
+  for (const m of ['engine_forkchoiceUpdatedV3', 'engine_getPayloadV4', 'engine_newPayloadV4']) {
     t.true(capabilities.includes(m), `missing ${m}`);
   }
   t.is((await head(engine)).number, 0n);
 });
 
-test.serial("builds, validates and moves the head for several blocks", async (t) => {
+test.serial('builds, validates and moves the head for several blocks', async (t) => {
   for (let i = 1n; i <= 3n; i++) {
     const parent = await head(engine);
     const block = await build(engine, parent);
@@ -146,7 +146,7 @@ test.serial("builds, validates and moves the head for several blocks", async (t)
   }
 });
 
-test.serial("a transaction sent after the first fcU is included in the next built block", async (t) => {
+test.serial('a transaction sent after the first fcU is included in the next built block', async (t) => {
   const [alice, bob] = testAccounts();
   const tx = signTransfer({ from: alice!, to: bob!.address, valueWei: 10n ** 18n, nonce: 0n, chainId: el.chainId });
   t.is(await engine.sendRawTransaction(tx.raw), tx.hash);
@@ -156,33 +156,33 @@ test.serial("a transaction sent after the first fcU is included in the next buil
   await importBlock(engine, block);
   chain.push(block);
   const receipt = await engine.getTransactionReceipt(tx.hash);
-  t.is(receipt?.status, "0x1");
+  t.is(receipt?.status, '0x1');
   t.is(receipt?.blockHash, block.built.executionPayload.blockHash);
 });
 
-test.serial("a payload with an altered field is not VALID, and does not poison the real one", async (t) => {
+test.serial('a payload with an altered field is not VALID, and does not poison the real one', async (t) => {
   const block = await build(engine, await head(engine));
   const payload = block.built.executionPayload;
   const { parentBeaconBlockRoot } = block;
   const requests = block.built.executionRequests;
   const hashKept = await engine.newPayloadV4({ ...payload, stateRoot: hex32() }, [], parentBeaconBlockRoot, requests);
-  t.true(hashKept.status === "INVALID" || hashKept.status === "INVALID_BLOCK_HASH", `hash kept: ${hashKept.status}`);
+  t.true(hashKept.status === 'INVALID' || hashKept.status === 'INVALID_BLOCK_HASH', `hash kept: ${hashKept.status}`);
   const rehashed = await withStateRoot(block, hex32());
   const executed = await engine.newPayloadV4(rehashed, [], parentBeaconBlockRoot, requests);
-  t.is(executed.status, "INVALID", "a consistent hash over a wrong state root is found by execution");
+  t.is(executed.status, 'INVALID', 'a consistent hash over a wrong state root is found by execution');
   t.is(executed.latestValidHash, payload.parentHash);
   await importBlock(engine, block);
   chain.push(block);
   t.is((await head(engine)).hash, payload.blockHash);
 });
 
-test.serial("a wrong JWT secret is a typed ENGINE_UNAUTHORIZED error", async (t) => {
+test.serial('a wrong JWT secret is a typed ENGINE_UNAUTHORIZED error', async (t) => {
   const wrong = new HttpEngineClient(engineOptions({ url: el.engineUrl, jwtSecret: randomBytes(32) }));
   const err = await t.throwsAsync(wrong.exchangeCapabilities(), { instanceOf: EngineError });
   t.is(err?.code, EngineErrorCode.UNAUTHORIZED);
 });
 
-test.serial("an unreachable EL is a typed error, quickly", async (t) => {
+test.serial('an unreachable EL is a typed error, quickly', async (t) => {
   const [port] = await freePorts(1);
   const dead = new HttpEngineClient(engineOptions({ url: `http://127.0.0.1:${port}`, jwtSecret: el.jwtSecret }));
   const t0 = Date.now();
@@ -191,7 +191,7 @@ test.serial("an unreachable EL is a typed error, quickly", async (t) => {
   t.true(Date.now() - t0 < 1_000, `took ${Date.now() - t0} ms`);
 });
 
-test.serial("an aborted signal aborts the call, also for serialised methods", async (t) => {
+test.serial('an aborted signal aborts the call, also for serialised methods', async (t) => {
   const signal = AbortSignal.abort();
   const a = await t.throwsAsync(engine.exchangeCapabilities({ signal }), { instanceOf: EngineError });
   t.is(a?.code, EngineErrorCode.ABORTED);
@@ -199,29 +199,29 @@ test.serial("an aborted signal aborts the call, also for serialised methods", as
   const state = { headBlockHash: h, safeBlockHash: h, finalizedBlockHash: h };
   const b = await t.throwsAsync(engine.forkchoiceUpdatedV3(state, null, { signal }), { instanceOf: EngineError });
   t.is(b?.code, EngineErrorCode.ABORTED);
-  t.is((await engine.forkchoiceUpdatedV3(state)).payloadStatus.status, "VALID", "the queue still works");
+  t.is((await engine.forkchoiceUpdatedV3(state)).payloadStatus.status, 'VALID', 'the queue still works');
 });
 
-test.serial("JWT secrets: hex with or without 0x parses; malformed input names the flag", async (t) => {
-  const hex = randomBytes(32).toString("hex");
-  t.deepEqual(parseJwtSecret(`0x${hex}`, "--jwt-secret"), parseJwtSecret(`${hex}\n`, "--jwt-secret"));
-  t.is(parseJwtSecret(hex, "--jwt-secret").length, 32);
-  for (const bad of ["", "0x1234", `${hex}00`, `0x${hex.slice(2)}zz`]) {
-    const err = t.throws(() => parseJwtSecret(bad, "--jwt-secret"), { instanceOf: EngineError }, `input ${bad}`);
+test.serial('JWT secrets: hex with or without 0x parses; malformed input names the flag', async (t) => {
+  const hex = randomBytes(32).toString('hex');
+  t.deepEqual(parseJwtSecret(`0x${hex}`, '--jwt-secret'), parseJwtSecret(`${hex}\n`, '--jwt-secret'));
+  t.is(parseJwtSecret(hex, '--jwt-secret').length, 32);
+  for (const bad of ['', '0x1234', `${hex}00`, `0x${hex.slice(2)}zz`]) {
+    const err = t.throws(() => parseJwtSecret(bad, '--jwt-secret'), { instanceOf: EngineError }, `input ${bad}`);
     t.is(err?.code, EngineErrorCode.JWT_SECRET_INVALID);
-    t.regex(err?.message ?? "", /--jwt-secret\b/);
+    t.regex(err?.message ?? '', /--jwt-secret\b/);
   }
-  const file = join(dirs[0]!, "bad-jwt.hex");
-  await writeFile(file, "not a secret\n");
+  const file = join(dirs[0]!, 'bad-jwt.hex');
+  await writeFile(file, 'not a secret\n');
   const err = await t.throwsAsync(readJwtSecretFile(file), { instanceOf: EngineError });
-  t.regex(err?.message ?? "", /--jwt-secret-file/);
+  t.regex(err?.message ?? '', /--jwt-secret-file/);
   t.true(err?.message.includes(file));
 });
 
 test.serial("a second EL with the default genesis has the same genesis and executes the first one's blocks", async (t) => {
   const member = await start();
   const client = clientFor(member);
-  t.is((await client.getBlockByNumber(0))?.hash, (await engine.getBlockByNumber(0))?.hash, "genesis hash");
+  t.is((await client.getBlockByNumber(0))?.hash, (await engine.getBlockByNumber(0))?.hash, 'genesis hash');
   t.true(chain.length >= 5);
   // Fired without awaiting: only the client's serialisation keeps parent before child, payload before fcU.
   const statuses = await Promise.all(
@@ -229,36 +229,37 @@ test.serial("a second EL with the default genesis has the same genesis and execu
       const h = p.blockHash;
       return [
         client.newPayloadV4(p, [], parentBeaconBlockRoot, executionRequests).then((s) => s.status),
-        client
-          .forkchoiceUpdatedV3({ headBlockHash: h, safeBlockHash: h, finalizedBlockHash: h })
-          .then((r) => r.payloadStatus.status),
+        client.forkchoiceUpdatedV3({ headBlockHash: h, safeBlockHash: h, finalizedBlockHash: h }).then((r) => r.payloadStatus.status),
       ];
     }),
   );
-  t.deepEqual(statuses, statuses.map(() => "VALID"));
+  t.deepEqual(
+    statuses,
+    statuses.map(() => 'VALID'),
+  );
   t.is((await head(client)).hash, (await head(engine)).hash);
   const receipt = await client.getTransactionReceipt(transferHash);
-  t.is(receipt?.status, "0x1", "the transfer executed on the member too");
+  t.is(receipt?.status, '0x1', 'the transfer executed on the member too');
 });
 
-test.serial("--genesis: a genesis the client rejects fails the start with the log tail", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "baton-engine-"));
+test.serial('--genesis: a genesis the client rejects fails the start with the log tail', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-engine-'));
   dirs.push(dir);
   const genesis = devGenesis();
   genesis.config.eip158Block = 1; // the client requires EIP-155 and EIP-158 together
-  const genesisPath = join(dir, "broken.json");
+  const genesisPath = join(dir, 'broken.json');
   await writeFile(genesisPath, JSON.stringify(genesis));
-  const err = await t.throwsAsync(startEmbeddedEl({ dataDir: join(dir, "el"), genesisPath }), {
+  const err = await t.throwsAsync(startEmbeddedEl({ dataDir: join(dir, 'el'), genesisPath }), {
     instanceOf: ExecutionClientError,
   });
   t.is(err?.code, ExecutionClientErrorCode.START_FAILED);
-  t.regex(err?.message ?? "", /EIP155 block number must equal EIP 158/);
+  t.regex(err?.message ?? '', /EIP155 block number must equal EIP 158/);
 });
 
 test.serial("--genesis differing from the data dir's chain is refused before spawning", async (t) => {
   const genesis = devGenesis();
   genesis.config.chainId = 4242;
-  const genesisPath = join(dirs[0]!, "other.json");
+  const genesisPath = join(dirs[0]!, 'other.json');
   await writeFile(genesisPath, JSON.stringify(genesis));
   const err = await t.throwsAsync(startEmbeddedEl({ dataDir: el.dataDir, genesisPath }), {
     instanceOf: ExecutionClientError,
@@ -266,7 +267,7 @@ test.serial("--genesis differing from the data dir's chain is refused before spa
   t.is(err?.code, ExecutionClientErrorCode.GENESIS_MISMATCH);
 });
 
-test.serial("restarting on the same data dir keeps the head, the secret and the ability to build", async (t) => {
+test.serial('restarting on the same data dir keeps the head, the secret and the ability to build', async (t) => {
   const before = await head(engine);
   const { dataDir, jwtSecret } = el;
   await el.stop();

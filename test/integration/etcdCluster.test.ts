@@ -20,7 +20,22 @@ const nodes = new Map<Id, BatonProcess>();
 
 function start(id: Id): Promise<BatonProcess> {
   return startBaton({
-    args: ['--role', 'leader', '--instance-id', `node-${id}`, '--lease-backend', 'etcd', '--etcd-endpoints', etcd.endpoints.join(','), '--postgres-url', db.url, '--lease-ttl', `${LEASE_TTL_MS}ms`, '--block-time', '1s'],
+    args: [
+      '--role',
+      'leader',
+      '--instance-id',
+      `node-${id}`,
+      '--lease-backend',
+      'etcd',
+      '--etcd-endpoints',
+      etcd.endpoints.join(','),
+      '--postgres-url',
+      db.url,
+      '--lease-ttl',
+      `${LEASE_TTL_MS}ms`,
+      '--block-time',
+      '1s',
+    ],
   });
 }
 
@@ -57,10 +72,14 @@ test.before(async (t) => {
   for (const id of ['b', 'c'] as const) {
     const node = await start(id);
     nodes.set(id, node);
-    await waitFor(`node-${id} healthy as standby`, async () => {
-      const h = await node.health();
-      return h.status === 200 && !h.body.isLeader && h.body.holder === 'node-a' && h.body.producer.state === 'following';
-    }, 90_000);
+    await waitFor(
+      `node-${id} healthy as standby`,
+      async () => {
+        const h = await node.health();
+        return h.status === 200 && !h.body.isLeader && h.body.holder === 'node-a' && h.body.producer.state === 'following';
+      },
+      90_000,
+    );
   }
 });
 
@@ -74,10 +93,14 @@ test.serial('killing the etcd member that is the Raft leader: /health names it, 
   t.timeout(120_000);
   const active = (await waitFor('a producing node', () => producer(nodes.values()), 30_000))!;
   // The Raft leader as the Baton node reports it on /health (election.cluster), checked against etcd's own status.
-  const cluster = await waitFor('/health lists the etcd members with a Raft leader', async () => {
-    const members = await clusterSeenBy(active);
-    return members?.length === 3 && members.filter((m) => m.isRaftLeader).length === 1 && members.every((m) => m.healthy) ? members : undefined;
-  }, 20_000);
+  const cluster = await waitFor(
+    '/health lists the etcd members with a Raft leader',
+    async () => {
+      const members = await clusterSeenBy(active);
+      return members?.length === 3 && members.filter((m) => m.isRaftLeader).length === 1 && members.every((m) => m.healthy) ? members : undefined;
+    },
+    20_000,
+  );
   const raftLeaderUrl = cluster.find((m) => m.isRaftLeader)!.clientUrl;
   const victim = etcd.members.findIndex((m) => m.clientUrl === raftLeaderUrl);
   t.true(victim >= 0, `the Raft leader ${raftLeaderUrl} is one of our members`);
@@ -89,31 +112,46 @@ test.serial('killing the etcd member that is the Raft leader: /health names it, 
   const killedAt = performance.now();
   t.log(`killed etcd ${etcd.members[victim]!.name} (Raft leader) at Baton head ${headBefore}`);
 
-  const newRaftLeader = await waitFor('a new Raft leader among the survivors', async () => {
-    const i = await etcd.leader();
-    return i >= 0 && i !== victim ? i : undefined;
-  }, 15_000, 100);
+  const newRaftLeader = await waitFor(
+    'a new Raft leader among the survivors',
+    async () => {
+      const i = await etcd.leader();
+      return i >= 0 && i !== victim ? i : undefined;
+    },
+    15_000,
+    100,
+  );
   t.log(`new Raft leader ${etcd.members[newRaftLeader]!.name} after ${Math.round(performance.now() - killedAt)} ms`);
 
   // Production continues: whichever Baton node leads now, the committed head grows by 10 blocks.
   const target = headBefore + 10n;
-  await waitFor(`the committed head reaches ${target}`, async () => {
-    const leader = await producer(nodes.values());
-    return leader !== undefined && (await headOf(leader)) >= target;
-  }, 60_000);
+  await waitFor(
+    `the committed head reaches ${target}`,
+    async () => {
+      const leader = await producer(nodes.values());
+      return leader !== undefined && (await headOf(leader)) >= target;
+    },
+    60_000,
+  );
   const { longestPauseMs, commits } = await watcher.stop();
   const leaderNow = (await producer(nodes.values()))!;
-  t.log(`longest pause between commits: ${Math.round(longestPauseMs)} ms over ${commits} commits (lease TTL ${LEASE_TTL_MS} ms, block time 1000 ms); node-${idOf(active)} led before, node-${idOf(leaderNow)} leads now`);
+  t.log(
+    `longest pause between commits: ${Math.round(longestPauseMs)} ms over ${commits} commits (lease TTL ${LEASE_TTL_MS} ms, block time 1000 ms); node-${idOf(active)} led before, node-${idOf(leaderNow)} leads now`,
+  );
   t.true(commits >= 10, 'at least 10 blocks committed after the Raft leader died');
   const terms = [...new Set((await readChain(db.url)).filter((r) => r.block_number > headBefore).map((r) => `${r.leader}@${r.epoch}`))];
   t.log(`terms that committed since the kill: ${terms.join(', ')}`);
 
   // Every node still sees the election and reports the dead member as unhealthy.
   for (const [id, node] of nodes) {
-    const members = await waitFor(`node-${id} reports ${etcd.members[victim]!.name} unhealthy`, async () => {
-      const m = await clusterSeenBy(node);
-      return m?.find((x) => x.clientUrl === raftLeaderUrl)?.healthy === false ? m : undefined;
-    }, 20_000);
+    const members = await waitFor(
+      `node-${id} reports ${etcd.members[victim]!.name} unhealthy`,
+      async () => {
+        const m = await clusterSeenBy(node);
+        return m?.find((x) => x.clientUrl === raftLeaderUrl)?.healthy === false ? m : undefined;
+      },
+      20_000,
+    );
     t.is(members.filter((m) => m.healthy).length, 2, `node-${id}: two healthy members`);
     t.is((await node.health()).body.election.holder, `node-${idOf(leaderNow)}`, `node-${id} sees the current holder`);
   }
@@ -145,7 +183,15 @@ test.serial('SIGKILL of the active Baton leader with one etcd member down: anoth
   const firstOfNext = rows.find((r) => r.leader === `node-${idOf(next)}` && r.epoch > epochBefore);
   t.truthy(firstOfNext, 'the new leader committed under its new epoch');
   const afterTakeover = rows.filter((r) => r.block_number >= firstOfNext!.block_number);
-  t.true(afterTakeover.every((r) => r.leader === `node-${idOf(next)}`), 'after the takeover only the new leader commits');
-  t.true(rows.some((r) => r.leader === `node-${killedId}`), 'the killed leader had committed before');
-  t.log(`chain of ${rows.length} blocks, epochs ${[...new Set(rows.map((r) => r.epoch))].join(', ')}, leaders ${[...new Set(rows.map((r) => r.leader))].join(', ')}`);
+  t.true(
+    afterTakeover.every((r) => r.leader === `node-${idOf(next)}`),
+    'after the takeover only the new leader commits',
+  );
+  t.true(
+    rows.some((r) => r.leader === `node-${killedId}`),
+    'the killed leader had committed before',
+  );
+  t.log(
+    `chain of ${rows.length} blocks, epochs ${[...new Set(rows.map((r) => r.epoch))].join(', ')}, leaders ${[...new Set(rows.map((r) => r.leader))].join(', ')}`,
+  );
 });

@@ -41,15 +41,22 @@ test.serial('SIGKILL of the active leader: the standby continues from the commit
   const leaders = new Set(rows.map((r) => r.leader));
   t.deepEqual([...leaders].sort(), ['node-a', 'node-b'], 'both nodes committed blocks');
   const firstOfB = rows.find((r) => r.leader === 'node-b')!;
-  t.true(rows.filter((r) => r.block_number > firstOfB.block_number).every((r) => r.leader === 'node-b'), 'after the takeover only node-b commits');
+  t.true(
+    rows.filter((r) => r.block_number > firstOfB.block_number).every((r) => r.leader === 'node-b'),
+    'after the takeover only node-b commits',
+  );
 });
 
 test.serial('the killed node restarts on its data dir (its orphaned EL is replaced) and rejoins as a healthy standby', async (t) => {
   nodes.a = await start('a', nodes.a!.dataDir);
-  const h = await waitFor('node-a back as standby', async () => {
-    const health = await nodes.a!.health();
-    return health.status === 200 && !health.body.isLeader && health.body.holder === 'node-b' ? health : undefined;
-  }, 90_000);
+  const h = await waitFor(
+    'node-a back as standby',
+    async () => {
+      const health = await nodes.a!.health();
+      return health.status === 200 && !health.body.isLeader && health.body.holder === 'node-b' ? health : undefined;
+    },
+    90_000,
+  );
   t.is(h.body.producer.state, 'following');
 });
 
@@ -62,10 +69,14 @@ test.serial('SIGSTOP past the lease TTL: the standby takes over; the resumed sta
   const takeoverHead = await headOf(standby);
   await waitFor('node-a produces 3 blocks', async () => (await headOf(standby)) >= takeoverHead + 3n, 30_000);
   stale.child.kill('SIGCONT');
-  const staleHealth = await waitFor('node-b steps down', async () => {
-    const h = await stale.health();
-    return !h.body.isLeader && h.body.holder === 'node-a' ? h : undefined;
-  }, 30_000);
+  const staleHealth = await waitFor(
+    'node-b steps down',
+    async () => {
+      const h = await stale.health();
+      return !h.body.isLeader && h.body.holder === 'node-a' ? h : undefined;
+    },
+    30_000,
+  );
   t.is(staleHealth.body.producer.state, 'following', 'not leader means not producing, in the same report');
   const headAfterResume = await headOf(standby);
   await waitFor('node-a keeps producing', async () => (await headOf(standby)) >= headAfterResume + 3n, 30_000);

@@ -54,9 +54,15 @@ test('examples/feedClient.ts prints consecutive blocks from a node, live and rep
   assertConsecutive(t, liveLines, 'live');
 
   // A replay from block 1 in msgpack with payloads: the same blocks the HTTP API serves.
-  const replay = await run(process.execPath, ['--import', 'tsx', EXAMPLE, feedUrl, '--from', '1', '--encoding', 'msgpack', '--payload', '--count', '2'], { timeout: 60_000 });
+  const replay = await run(process.execPath, ['--import', 'tsx', EXAMPLE, feedUrl, '--from', '1', '--encoding', 'msgpack', '--payload', '--count', '2'], {
+    timeout: 60_000,
+  });
   const replayLines = blockLines(replay.stdout);
-  t.deepEqual(replayLines.map((l) => l.number), [1n, 2n], `blocks 1 and 2, got:\n${replay.stdout}${replay.stderr}`);
+  t.deepEqual(
+    replayLines.map((l) => l.number),
+    [1n, 2n],
+    `blocks 1 and 2, got:\n${replay.stdout}${replay.stderr}`,
+  );
   assertConsecutive(t, replayLines, 'replay');
   for (const line of replayLines) {
     const block = (await (await fetch(`${node.apiUrl}/blocks/${line.number}`)).json()) as { block_hash: string; tx_count: number };

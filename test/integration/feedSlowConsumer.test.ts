@@ -6,9 +6,9 @@
  */
 import test from 'ava';
 import WebSocket from 'ws';
-import { FeedClient, FeedCloseCode, type FeedClientProblem } from '../../src/adapters/feed/index.js';
-import { type ReceivedBlock } from '../../src/types/block.js';
+import { FeedClient, type FeedClientProblem, FeedCloseCode } from '../../src/adapters/feed/index.js';
 import { decode } from '../../src/runtime/codec.js';
+import type { ReceivedBlock } from '../../src/types/block.js';
 import { waitFor } from '../helpers/batonProcess.js';
 import { blockHash, rawClient, startFeed } from '../helpers/feed.js';
 
@@ -49,7 +49,8 @@ test('a paused reader is closed with 4008, live or replaying; a FeedClient resum
     t.true(got.length > 0 && got.length < Number(head), `the ${label} got a prefix (${got.length} of ${head})`);
     t.deepEqual(got, range(1n, BigInt(got.length)), `what the ${label} got before the close has no gap`);
   };
-  const fastCaughtUp = (what: string): Promise<void> => fast.until(() => fast.frames.length >= Number(head), `the fast subscriber to reach ${head} ${what}`, 30_000);
+  const fastCaughtUp = (what: string): Promise<void> =>
+    fast.until(() => fast.frames.length >= Number(head), `the fast subscriber to reach ${head} ${what}`, 30_000);
 
   // Live: subscribed before the blocks exist, stops reading; publish() finds it over the limit.
   const liveSlow = await rawClient(t, url);

@@ -48,27 +48,53 @@ async function start(id: 'a' | 'b'): Promise<BatonProcess> {
   const url = new URL(db.url);
   if (id === 'a') url.port = String(pgProxy.port);
   return startBaton({
-    args: ['--role', 'leader', '--instance-id', `node-${id}`, '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--postgres-url', url.toString(), '--lease-ttl', '2s', '--admin-token', ADMIN_TOKEN, ...HEALTH_ARGS],
+    args: [
+      '--role',
+      'leader',
+      '--instance-id',
+      `node-${id}`,
+      '--redis-addr',
+      REDIS_ADDR,
+      '--redis-prefix',
+      prefix,
+      '--postgres-url',
+      url.toString(),
+      '--lease-ttl',
+      '2s',
+      '--admin-token',
+      ADMIN_TOKEN,
+      ...HEALTH_ARGS,
+    ],
   });
 }
 
 /** Which node leads now (by its own `/health`), once one does and produces. */
 async function leader(): Promise<'a' | 'b'> {
-  return waitFor('a producing leader', async () => {
-    for (const id of ['a', 'b'] as const) {
-      const h = await health(nodes[id]!).catch(() => null);
-      if (h?.isLeader && h.producer.state === 'producing') return id;
-    }
-    return undefined;
-  }, 60_000, 100);
+  return waitFor(
+    'a producing leader',
+    async () => {
+      for (const id of ['a', 'b'] as const) {
+        const h = await health(nodes[id]!).catch(() => null);
+        if (h?.isLeader && h.producer.state === 'producing') return id;
+      }
+      return undefined;
+    },
+    60_000,
+    100,
+  );
 }
 
 /** Waits until `id` is a ready standby (its HealthMonitor says so). */
 function ready(id: 'a' | 'b', timeoutMs = 60_000): Promise<Health> {
-  return waitFor(`node-${id} a ready standby`, async () => {
-    const h = await health(nodes[id]!);
-    return !h.isLeader && h.health?.ready ? h : undefined;
-  }, timeoutMs, 100);
+  return waitFor(
+    `node-${id} a ready standby`,
+    async () => {
+      const h = await health(nodes[id]!);
+      return !h.isLeader && h.health?.ready ? h : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 async function failovers(node: BatonProcess): Promise<Record<string, number>> {
@@ -79,10 +105,15 @@ async function failovers(node: BatonProcess): Promise<Record<string, number>> {
 /** After a fault on the leader `from`: the other node leads, produces past the old head, and the chain is one. */
 async function takenOver(t: ExecutionContext, from: 'a' | 'b', headBefore: number, faultAt: number): Promise<void> {
   const to = other(from);
-  const h = await waitFor(`node-${to} to take over and produce`, async () => {
-    const s = await health(nodes[to]!);
-    return s.isLeader && (s.head?.number ?? 0) > headBefore ? s : undefined;
-  }, 30_000, 50);
+  const h = await waitFor(
+    `node-${to} to take over and produce`,
+    async () => {
+      const s = await health(nodes[to]!);
+      return s.isLeader && (s.head?.number ?? 0) > headBefore ? s : undefined;
+    },
+    30_000,
+    50,
+  );
   t.log(`fault on node-${from} → node-${to} committed block ${h.head!.number} after ${Math.round(performance.now() - faultAt)} ms`);
   await assertOneChain(t, { dbUrl: db.url, stream: { redis, key: `${prefix}:blocks` } });
 }
@@ -174,24 +205,39 @@ test.serial('no ready standby: the unhealthy leader keeps the lease, says why on
   const standby = nodes[other(from)]!;
   process.kill(standby.child.pid!, 'SIGSTOP'); // its health record lapses: no standby is ready
   try {
-    await waitFor('the standby record lapsed', async () => {
-      const h = await health(nodes[from]!);
-      return h.health !== null && h.health.standbys.length === 0;
-    }, 20_000, 100);
+    await waitFor(
+      'the standby record lapsed',
+      async () => {
+        const h = await health(nodes[from]!);
+        return h.health !== null && h.health.standbys.length === 0;
+      },
+      20_000,
+      100,
+    );
     const before = await health(nodes[from]!);
     process.kill(before.executionClient.process.pid, 'SIGKILL');
-    const staying = await waitFor('the leader to say why it stays', async () => {
-      const h = await health(nodes[from]!);
-      return h.health?.staying?.includes('no ready standby') ? h : undefined;
-    }, 20_000, 100);
+    const staying = await waitFor(
+      'the leader to say why it stays',
+      async () => {
+        const h = await health(nodes[from]!);
+        return h.health?.staying?.includes('no ready standby') ? h : undefined;
+      },
+      20_000,
+      100,
+    );
     t.true(staying.isLeader, 'it keeps the lease');
     t.is(staying.epoch, before.epoch, 'in the same term');
     t.is((await nodes[from]!.health()).status, 503, '/health is 503 meanwhile');
     // The node restarts its EL itself; production resumes in the same term.
-    const back = await waitFor('producing again', async () => {
-      const h = await health(nodes[from]!);
-      return h.producer.state === 'producing' && (h.head?.number ?? 0) > before.head!.number ? h : undefined;
-    }, 60_000, 200);
+    const back = await waitFor(
+      'producing again',
+      async () => {
+        const h = await health(nodes[from]!);
+        return h.producer.state === 'producing' && (h.head?.number ?? 0) > before.head!.number ? h : undefined;
+      },
+      60_000,
+      200,
+    );
     t.is(back.epoch, before.epoch);
   } finally {
     process.kill(standby.child.pid!, 'SIGCONT');

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { freePorts } from '../../src/adapters/executionClient/freePort.js';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
-import { deleteRedisPrefix, createDatabase, elBlockHash, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { createDatabase, deleteRedisPrefix, elBlockHash, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
  * One leader on the embedded EL, the shared Redis and the shared PostgreSQL, for the whole file:
@@ -17,7 +17,9 @@ const redis = new Redis(`redis://${REDIS_ADDR}`);
 
 test.before(async () => {
   db = await createDatabase();
-  leader = await startBaton({ args: ['--role', 'leader', '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--postgres-url', db.url, '--instance-id', 'leader-a'] });
+  leader = await startBaton({
+    args: ['--role', 'leader', '--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--postgres-url', db.url, '--instance-id', 'leader-a'],
+  });
 });
 
 test.after.always(async () => {
@@ -28,10 +30,14 @@ test.after.always(async () => {
 });
 
 test.serial('a leader produces ≥ 20 blocks; PostgreSQL, the Redis Stream, /blocks and the EL agree on every hash', async (t) => {
-  const health = await waitFor('20 committed blocks', async () => {
-    const h = await leader.health();
-    return h.body.head?.number >= 21 ? h : undefined;
-  }, 90_000);
+  const health = await waitFor(
+    '20 committed blocks',
+    async () => {
+      const h = await leader.health();
+      return h.body.head?.number >= 21 ? h : undefined;
+    },
+    90_000,
+  );
   t.is(health.status, 200);
   t.true(health.body.isLeader);
   t.is(health.body.role, 'leader');
@@ -80,7 +86,11 @@ test.serial('start-up failures print one line naming the flag and exit 2', async
   const external = ['--role', 'leader', '--eth-client-url', engineUrl, '--jwt-secret-file', jwtSecretFile];
 
   const cases: { name: string; args: string[]; flag: string }[] = [
-    { name: 'unreachable EL', args: ['--role', 'leader', '--eth-client-url', `http://127.0.0.1:${closedPort}`, '--jwt-secret', 'ab'.repeat(32)], flag: '--eth-client-url' },
+    {
+      name: 'unreachable EL',
+      args: ['--role', 'leader', '--eth-client-url', `http://127.0.0.1:${closedPort}`, '--jwt-secret', 'ab'.repeat(32)],
+      flag: '--eth-client-url',
+    },
     { name: 'wrong JWT secret', args: ['--role', 'leader', '--eth-client-url', engineUrl, '--jwt-secret', 'cd'.repeat(32)], flag: '--jwt-secret' },
     { name: 'malformed JWT secret', args: ['--role', 'leader', '--jwt-secret', 'not-hex'], flag: '--jwt-secret' },
     { name: 'unreachable PostgreSQL', args: [...external, '--postgres-url', `postgres://postgres@127.0.0.1:${closedPort}/x`], flag: '--postgres-url' },

@@ -44,7 +44,10 @@ test.serial('admin methods need the bearer token; bad JSON-RPC gets typed errors
   const batch = await fetch(`${a.apiUrl}/rpc`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'baton_leader' }, { jsonrpc: '2.0', id: 2, method: 'nope' }]),
+    body: JSON.stringify([
+      { jsonrpc: '2.0', id: 1, method: 'baton_leader' },
+      { jsonrpc: '2.0', id: 2, method: 'nope' },
+    ]),
   });
   const answers = (await batch.json()) as any[];
   t.deepEqual(answers.map((r) => r.id).sort(), [1, 2]);
@@ -102,10 +105,14 @@ test.serial('baton_pause releases at once and the standby takes over; the paused
   } finally {
     await rpcRequest(a, 'baton_resume', [], ADMIN);
   }
-  await waitFor('node-a campaigns again', async () => {
-    const h2 = await a.health();
-    return !h2.body.paused && h2.body.notCampaigning === null;
-  }, 10_000);
+  await waitFor(
+    'node-a campaigns again',
+    async () => {
+      const h2 = await a.health();
+      return !h2.body.paused && h2.body.notCampaigning === null;
+    },
+    10_000,
+  );
   t.false((await a.health()).body.isLeader, 'resuming does not take the lease from a healthy holder');
 });
 
@@ -113,10 +120,14 @@ test.serial('baton_transferLeadership hands over to a healthy, caught-up standby
   const a = nodes.a!;
   const b = nodes.b!;
   t.true(await producing(b));
-  await waitFor('node-a caught up as standby', async () => {
-    const [ha, hb] = await Promise.all([a.health(), b.health()]);
-    return ha.body.elHead && BigInt(ha.body.elHead.number) + 1n >= BigInt(hb.body.head.number);
-  }, 30_000);
+  await waitFor(
+    'node-a caught up as standby',
+    async () => {
+      const [ha, hb] = await Promise.all([a.health(), b.health()]);
+      return ha.body.elHead && BigInt(ha.body.elHead.number) + 1n >= BigInt(hb.body.head.number);
+    },
+    30_000,
+  );
   const before = (await rpcRequest(b, 'baton_leader', [], ADMIN)).body.result;
   const answer = await rpcRequest(b, 'baton_transferLeadership', { instanceId: 'node-a', url: a.apiUrl }, ADMIN);
   t.is(answer.body.error, undefined, JSON.stringify(answer.body.error));
@@ -134,7 +145,12 @@ test.serial('graceful SIGTERM: the leader releases and the standby produces the 
   const headBefore = await headOf(b);
   const stoppedAt = Date.now();
   const stopping = b.stop();
-  const nextBlockAt = await waitFor('node-a commits the next block', async () => ((await headOf(a)) > headBefore && (await producing(a)) ? Date.now() : undefined), 30_000, 50);
+  const nextBlockAt = await waitFor(
+    'node-a commits the next block',
+    async () => ((await headOf(a)) > headBefore && (await producing(a)) ? Date.now() : undefined),
+    30_000,
+    50,
+  );
   const handoffMs = nextBlockAt - stoppedAt;
   t.log(`SIGTERM → next block by the standby: ${handoffMs} ms (lease TTL ${LEASE_TTL_MS} ms)`);
   t.true(handoffMs < LEASE_TTL_MS, 'released, not expired');

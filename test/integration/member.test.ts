@@ -4,7 +4,7 @@ import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
-import { deleteRedisPrefix, createDatabase, elBlockHash, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
+import { createDatabase, deleteRedisPrefix, elBlockHash, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
  * Read replicas: a leader and a standby sharing one PostgreSQL, and two members, each with its own
@@ -60,7 +60,7 @@ async function assertSameChain(t: ExecutionContext, member: Db, upTo: bigint, la
   t.true(memberRows.length > 0, `${label} stored blocks`);
   for (const [i, row] of memberRows.entries()) {
     t.is(row.block_number, memberRows[0]!.block_number + BigInt(i), `${label}: contiguous at ${row.block_number}`);
-    t.is(row.block_hash, leaderRows.get(row.block_number) ?? "", `${label}: same hash as the leaders at ${row.block_number}`);
+    t.is(row.block_hash, leaderRows.get(row.block_number) ?? '', `${label}: same hash as the leaders at ${row.block_number}`);
   }
   t.is(memberRows.at(-1)!.block_number, upTo, `${label} stored up to ${upTo}`);
 }
@@ -83,7 +83,8 @@ test.after.always(async () => {
 test.serial('members converge: after 30+ blocks each member EL and database hold the leader’s chain', async (t) => {
   const a = nodes.a!;
   await waitFor('30 blocks synced by both members', async () => (await lastSynced(nodes.m1!)) >= 30n && (await lastSynced(nodes.m2!)) >= 30n, 120_000, 500);
-  const target = await lastSynced(nodes.m1!) < (await lastSynced(nodes.m2!)) ? await lastSynced(nodes.m1!) : await lastSynced(nodes.m2!);
+  const [s1, s2] = [await lastSynced(nodes.m1!), await lastSynced(nodes.m2!)];
+  const target = s1 < s2 ? s1 : s2;
   const leaderRpc = (await health(a))!.executionClient.rpcUrl;
   const leaderHash = await elBlockHash(leaderRpc, target);
   for (const id of ['m1', 'm2'] as const) {
@@ -118,10 +119,15 @@ test.serial('SIGKILL of the leader: members follow the new leader by themselves,
   await waitFor('node-b takes over', () => producing(b), 30_000);
   const takeoverHead = BigInt((await health(b))!.head.number);
   for (const id of ['m1', 'm2'] as const) {
-    await waitFor(`${id} follows node-b past its takeover`, async () => {
-      const h = await health(nodes[id]!);
-      return h?.sync.source === b.apiUrl && BigInt(h.sync.lastSynced) >= takeoverHead + 5n;
-    }, 60_000, 500);
+    await waitFor(
+      `${id} follows node-b past its takeover`,
+      async () => {
+        const h = await health(nodes[id]!);
+        return h?.sync.source === b.apiUrl && BigInt(h.sync.lastSynced) >= takeoverHead + 5n;
+      },
+      60_000,
+      500,
+    );
     await assertSameChain(t, dbs[id]!, await lastSynced(nodes[id]!), `${id} across the failover`);
   }
 });
@@ -161,10 +167,15 @@ test.serial('a payload with one byte altered is refused before the EL sees it; /
   await new Promise<void>((resolve) => fakeLeader!.listen(0, '127.0.0.1', resolve));
   const fakeUrl = `http://127.0.0.1:${(fakeLeader.address() as AddressInfo).port}`;
   nodes.m2 = await startMember('m2', ['--leader-url', fakeUrl], m2.dataDir);
-  const h = await waitFor('m2 halts with a reason', async () => {
-    const r = await nodes.m2!.health().catch(() => undefined);
-    return r?.status === 503 && r.body.problems.sync ? r : undefined;
-  }, 90_000, 500);
+  const h = await waitFor(
+    'm2 halts with a reason',
+    async () => {
+      const r = await nodes.m2!.health().catch(() => undefined);
+      return r?.status === 503 && r.body.problems.sync ? r : undefined;
+    },
+    90_000,
+    500,
+  );
   t.regex(h.body.problems.sync, new RegExp(`syncing halted: block ${synced + 1n} failed verification`));
   t.is(BigInt(h.body.sync.lastSynced), synced, 'nothing executed past the last good block');
   t.is(await elBlockHash(h.body.executionClient.rpcUrl, synced + 1n), null, 'the EL never saw the tampered block');

@@ -1,16 +1,16 @@
-import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
+import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { DEV_CHAIN_ID } from '../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
+import { JsonRpcError } from '../../src/adapters/http/jsonRpc.js';
 import { RedisLease } from '../../src/adapters/lease/redis.js';
 import { createMempool, type MempoolOptions, type MempoolTx, RedisMempool, watcherLeaseKeys, watcherLockToken } from '../../src/adapters/mempool/index.js';
-import { JsonRpcError } from '../../src/adapters/http/jsonRpc.js';
 import { createRuntimeModules } from '../../src/runtime/index.js';
-import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 import { poolTasks } from '../../src/tasks/index.js';
+import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
 const logger = pino({ level: 'silent' });
 const CHAIN = BigInt(DEV_CHAIN_ID);
@@ -55,7 +55,11 @@ test('add is deduplicated against pending, inflight and finalized, and status fo
   t.deepEqual(await mempool.status(a.hash), { status: 'unknown' });
   t.deepEqual(await mempool.add(a), { added: true });
   t.deepEqual(await mempool.add(a), { added: false, current: { status: 'pending' } });
-  t.deepEqual(await mempool.add({ ...a, hash: a.hash.toUpperCase().replace('0X', '0x') }), { added: false, current: { status: 'pending' } }, 'hashes compare case-insensitively');
+  t.deepEqual(
+    await mempool.add({ ...a, hash: a.hash.toUpperCase().replace('0X', '0x') }),
+    { added: false, current: { status: 'pending' } },
+    'hashes compare case-insensitively',
+  );
   t.deepEqual(await mempool.takeBatch(10, 4n), [a]);
   t.deepEqual(await mempool.add(a), { added: false, current: { status: 'inflight', epoch: 4n } });
   t.deepEqual(await mempool.status(a.hash), { status: 'inflight', epoch: 4n });
@@ -69,7 +73,9 @@ test('concurrent adds of one transaction admit it exactly once', async (t) => {
   const { prefix } = await setup();
   const a = tx('race');
   const clients = Array.from({ length: 8 }, () => new Redis(`redis://${REDIS_ADDR}`));
-  t.teardown(() => clients.forEach((c) => c.disconnect()));
+  t.teardown(() => {
+    for (const c of clients) c.disconnect();
+  });
   const nodes = clients.map((c) => new RedisMempool({ prefix }, { redis: c }));
   const results = await Promise.all(nodes.flatMap((node) => [node.add(a), node.add(a)]));
   t.is(results.filter((r) => r.added).length, 1);
@@ -86,8 +92,15 @@ test('takeBatch moves pending to inflight oldest first, at most max, tagged with
   t.deepEqual(await mempool.takeBatch(10, 2n), [], 'nothing left');
   t.deepEqual(await mempool.sizes(), { pending: 0, inflight: 5, finalized: 0, dropped: 0 });
   const inflight = await mempool.inflight();
-  t.deepEqual(inflight.map((i) => i.hash), list.map((l) => l.hash), 'inflight() lists oldest first');
-  t.deepEqual(inflight.map((i) => i.epoch), [1n, 1n, 2n, 2n, 2n]);
+  t.deepEqual(
+    inflight.map((i) => i.hash),
+    list.map((l) => l.hash),
+    'inflight() lists oldest first',
+  );
+  t.deepEqual(
+    inflight.map((i) => i.epoch),
+    [1n, 1n, 2n, 2n, 2n],
+  );
   t.true(inflight.every((i, n) => i.raw === list[n]!.raw && i.missing === 0));
 
   // A deposed leader (the fence is above its epoch) gets nothing; pending is untouched.
@@ -106,16 +119,28 @@ test('confirmBlock confirms each block exactly once and in order: replays are no
   await mempool.takeBatch(3, 1n);
   t.is(await mempool.lastConfirmed(), null);
 
-  t.like(await mempool.confirmBlock({ blockNumber: 100n, txHashes: [a!.hash], lockToken: token }), { status: 'confirmed', finalized: 1 }, 'the first confirmation starts the sequence anywhere');
+  t.like(
+    await mempool.confirmBlock({ blockNumber: 100n, txHashes: [a!.hash], lockToken: token }),
+    { status: 'confirmed', finalized: 1 },
+    'the first confirmation starts the sequence anywhere',
+  );
   t.is(await mempool.lastConfirmed(), 100n);
   const missingAfterOne = (await mempool.inflight()).map((i) => i.missing);
   t.deepEqual(missingAfterOne, [1, 1]);
 
   for (const replay of [100n, 99n, 1n]) {
-    t.deepEqual(await mempool.confirmBlock({ blockNumber: replay, txHashes: [b!.hash], lockToken: token }), { status: 'already', lastConfirmed: 100n }, `replay of ${replay}`);
+    t.deepEqual(
+      await mempool.confirmBlock({ blockNumber: replay, txHashes: [b!.hash], lockToken: token }),
+      { status: 'already', lastConfirmed: 100n },
+      `replay of ${replay}`,
+    );
   }
   t.deepEqual(await mempool.confirmBlock({ blockNumber: 102n, txHashes: [b!.hash], lockToken: token }), { status: 'gap', lastConfirmed: 100n });
-  t.deepEqual((await mempool.inflight()).map((i) => i.missing), [1, 1], 'neither a replay nor a gap counts a miss');
+  t.deepEqual(
+    (await mempool.inflight()).map((i) => i.missing),
+    [1, 1],
+    'neither a replay nor a gap counts a miss',
+  );
   t.deepEqual(await mempool.status(b!.hash), { status: 'inflight', epoch: 1n }, 'nor finalizes anything');
   t.is(await mempool.lastConfirmed(), 100n);
 
@@ -136,7 +161,11 @@ test('only the live watcher lock token can confirm or drop', async (t) => {
   }
   t.is(await mempool.lastConfirmed(), null);
   await lock.release('watcher', { epoch: BigInt(token.split(':')[0]!) });
-  t.deepEqual(await mempool.confirmBlock({ blockNumber: 1n, txHashes: [a.hash], lockToken: token }), { status: 'notWatcher' }, 'a released lock no longer confirms');
+  t.deepEqual(
+    await mempool.confirmBlock({ blockNumber: 1n, txHashes: [a.hash], lockToken: token }),
+    { status: 'notWatcher' },
+    'a released lock no longer confirms',
+  );
   t.deepEqual(await mempool.status(a.hash), { status: 'pending' });
 });
 
@@ -177,7 +206,10 @@ test('finalized and dropped are bounded by maxFinalized, oldest first; pending n
 
   await mempool.add(tx('forever'));
   const ttls = await Promise.all((await redis.keys(`${prefix}:mempool:*`)).filter((k) => !k.endsWith(':watcher:lock')).map((k) => redis.pttl(k)));
-  t.true(ttls.every((ttl) => ttl === -1), 'no mempool key expires');
+  t.true(
+    ttls.every((ttl) => ttl === -1),
+    'no mempool key expires',
+  );
 });
 
 test('drop: pending or inflight → dropped with a reason; re-submission re-admits; a dropped transaction found in a block is finalized', async (t) => {
@@ -259,7 +291,9 @@ test('eth_sendRawTransaction and baton_txStatus: hashes, JSON-RPC errors, metric
     const next = signTransfer({ from: alice!, to: bob!.address, valueWei: 1n, nonce, chainId: CHAIN });
     t.deepEqual(await rpc.eth_sendRawTransaction([next.raw]), { result: next.hash }, `nonce ${nonce}`);
   }
-  t.like(await rpc.eth_sendRawTransaction([signTransfer({ from: alice!, to: bob!.address, valueWei: 1n, nonce: 3n, chainId: CHAIN }).raw]), { error: { code: -32000, message: 'txpool is full' } });
+  t.like(await rpc.eth_sendRawTransaction([signTransfer({ from: alice!, to: bob!.address, valueWei: 1n, nonce: 3n, chainId: CHAIN }).raw]), {
+    error: { code: -32000, message: 'txpool is full' },
+  });
 
   const metrics = await registry.metrics();
   t.regex(metrics, /baton_mempool_submissions_total\{result="added"\} 3/);

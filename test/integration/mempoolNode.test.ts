@@ -4,7 +4,7 @@ import { DEV_CHAIN_ID } from '../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
 import { blockTxHashes } from '../../src/tasks/blockTxHashes.js';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
-import { deleteRedisPrefix, createDatabase, REDIS_ADDR, rpc, uniqueRedisPrefix } from '../helpers/services.js';
+import { createDatabase, deleteRedisPrefix, REDIS_ADDR, rpc, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
  * The shared mempool end to end: a leader, a standby and a member (own database), each with its
@@ -27,7 +27,18 @@ const nodes: Record<'a' | 'b' | 'm', BatonProcess | null> = { a: null, b: null, 
 const accounts = testAccounts();
 const nextNonce = accounts.map(() => 0n);
 
-const common = () => ['--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--lease-ttl', '5s', '--mempool-watcher-lock-ttl', '3s', '--mempool-batch-size', '10'];
+const common = () => [
+  '--redis-addr',
+  REDIS_ADDR,
+  '--redis-prefix',
+  prefix,
+  '--lease-ttl',
+  '5s',
+  '--mempool-watcher-lock-ttl',
+  '3s',
+  '--mempool-batch-size',
+  '10',
+];
 
 async function producing(node: BatonProcess): Promise<boolean> {
   const h = await node.health().catch(() => undefined);
@@ -38,7 +49,13 @@ async function producing(node: BatonProcess): Promise<boolean> {
 function transfers(count: number): { raw: string; hash: string }[] {
   return Array.from({ length: count }, (_, i) => {
     const k = i % accounts.length;
-    const tx = signTransfer({ from: accounts[k]!, to: accounts[(k + 1) % accounts.length]!.address, valueWei: 1n, nonce: nextNonce[k]!, chainId: BigInt(DEV_CHAIN_ID) });
+    const tx = signTransfer({
+      from: accounts[k]!,
+      to: accounts[(k + 1) % accounts.length]!.address,
+      valueWei: 1n,
+      nonce: nextNonce[k]!,
+      chainId: BigInt(DEV_CHAIN_ID),
+    });
     nextNonce[k]!++;
     return tx;
   });
@@ -107,10 +124,15 @@ test.serial(`${SUBMITTED} transfers sent to three nodes all end finalized, each 
   const duplicate = await rpc(nodes.b!, 'eth_sendRawTransaction', [txs[0]!.raw]);
   t.is(duplicate.error?.message, 'already known');
 
-  const statuses = await waitFor('every transaction finalized', async () => {
-    const all = await Promise.all(txs.map(async (tx) => (await rpc(nodes.m!, 'baton_txStatus', [tx.hash])).result));
-    return all.every((s) => s?.status === 'finalized') ? all : undefined;
-  }, 240_000, 1_000);
+  const statuses = await waitFor(
+    'every transaction finalized',
+    async () => {
+      const all = await Promise.all(txs.map(async (tx) => (await rpc(nodes.m!, 'baton_txStatus', [tx.hash])).result));
+      return all.every((s) => s?.status === 'finalized') ? all : undefined;
+    },
+    240_000,
+    1_000,
+  );
   const included = await blocksContaining(nodes.a!, new Set(txs.map((tx) => tx.hash)));
   for (const [i, tx] of txs.entries()) {
     t.deepEqual(included.get(tx.hash), [BigInt(statuses[i].blockNumber)], `tx ${i} is in exactly the block its status names`);
@@ -122,16 +144,25 @@ test.serial(`${SUBMITTED} transfers sent to three nodes all end finalized, each 
 test.serial('leader SIGKILL with transactions in flight: none is lost, each ends finalized', async (t) => {
   t.timeout(300_000);
   const txs = transfers(SUBMITTED_IN_FAILOVER);
-  for (const [i, tx] of txs.entries()) t.is((await rpc(nodes.b!, 'eth_sendRawTransaction', [tx.raw])).result, tx.hash);
+  for (const [_i, tx] of txs.entries()) t.is((await rpc(nodes.b!, 'eth_sendRawTransaction', [tx.raw])).result, tx.hash);
   await waitFor('some in flight', async () => (await rpc(nodes.b!, 'baton_txStatus', [txs[0]!.hash])).result?.status !== 'pending', 30_000, 50);
   nodes.a!.child.kill('SIGKILL');
   await nodes.a!.exited;
   await waitFor('node-b takes over', () => producing(nodes.b!), 30_000);
-  const final = await waitFor('every transaction settled', async () => {
-    const all = await Promise.all(txs.map(async (tx) => (await rpc(nodes.m!, 'baton_txStatus', [tx.hash])).result));
-    return all.every((s) => s?.status === 'finalized' || s?.status === 'dropped') ? all : undefined;
-  }, 240_000, 1_000);
-  t.deepEqual(final.filter((s) => s.status !== 'finalized'), [], 'valid transfers are all finalized, none dropped');
+  const final = await waitFor(
+    'every transaction settled',
+    async () => {
+      const all = await Promise.all(txs.map(async (tx) => (await rpc(nodes.m!, 'baton_txStatus', [tx.hash])).result));
+      return all.every((s) => s?.status === 'finalized' || s?.status === 'dropped') ? all : undefined;
+    },
+    240_000,
+    1_000,
+  );
+  t.deepEqual(
+    final.filter((s) => s.status !== 'finalized'),
+    [],
+    'valid transfers are all finalized, none dropped',
+  );
   const included = await blocksContaining(nodes.b!, new Set(txs.map((tx) => tx.hash)));
   for (const [i, tx] of txs.entries()) t.deepEqual(included.get(tx.hash), [BigInt(final[i].blockNumber)], `tx ${i} in exactly its block`);
 });

@@ -1,18 +1,18 @@
-import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
+import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { type CommittedBlockTxs, mempoolWatcherActor } from '../../src/actors/mempoolWatcher.js';
 import type { MempoolWatcherMsg } from '../../src/actors/messages.js';
 import { RedisLease } from '../../src/adapters/lease/redis.js';
+import { type ConfirmResult, createMempoolMetrics, type MempoolTx, RedisMempool, type TxCheck, watcherLeaseKeys } from '../../src/adapters/mempool/index.js';
 import { actorRef } from '../../src/runtime/actor.js';
-import { createMempoolMetrics, type ConfirmResult, type MempoolTx, RedisMempool, type TxCheck, watcherLeaseKeys } from '../../src/adapters/mempool/index.js';
 import { createRuntimeModules } from '../../src/runtime/index.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
-import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 import { poolTasks } from '../../src/tasks/index.js';
+import { deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 
 const [REDIS_HOST, REDIS_PORT] = REDIS_ADDR.split(':') as [string, string];
@@ -69,11 +69,27 @@ async function waitFor(what: string, cond: () => boolean | Promise<boolean>, tim
   return performance.now();
 }
 
-async function startNode(t: ExecutionContext, name: string, redisUrl: string, prefix: string, chain: Chain, checkTx: TxCheck = async () => null, maxNonConfirmations = 10): Promise<Node> {
+async function startNode(
+  t: ExecutionContext,
+  name: string,
+  redisUrl: string,
+  prefix: string,
+  chain: Chain,
+  checkTx: TxCheck = async () => null,
+  maxNonConfirmations = 10,
+): Promise<Node> {
   const redis = new Redis(redisUrl);
   redis.on('error', () => {});
   const logs: LogLine[] = [];
-  const logger = pino({ level: 'debug' }, new Writable({ write: (line, _enc, done) => (logs.push(JSON.parse(String(line))), done()) }));
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write: (line, _enc, done) => {
+        logs.push(JSON.parse(String(line)));
+        done();
+      },
+    }),
+  );
   const runtime = createRuntimeModules({ logger, pool: { tasks: poolTasks, inline: true } });
   const real = new RedisMempool({ prefix, maxNonConfirmations }, { redis });
   const confirmations: Node['confirmations'] = [];
@@ -96,7 +112,11 @@ async function startNode(t: ExecutionContext, name: string, redisUrl: string, pr
           id: ACTOR,
           restart: 'permanent',
           shutdownMs: 3_000,
-          start: () => mempoolWatcherActor({ identity: name, lockTtlMs: TTL_MS, lockRetryMs: RETRY_MS }, { mempool, lock, blocksAfter: chain.blocksAfter, checkTx, metrics }),
+          start: () =>
+            mempoolWatcherActor(
+              { identity: name, lockTtlMs: TTL_MS, lockRetryMs: RETRY_MS },
+              { mempool, lock, blocksAfter: chain.blocksAfter, checkTx, metrics },
+            ),
         },
       ],
     },
@@ -136,7 +156,11 @@ async function seed(t: ExecutionContext, count: number) {
 /** Every block confirmed exactly once across all nodes, in order, and every transaction finalized in its block. */
 async function assertExactlyOnce(t: ExecutionContext, nodes: Node[], chain: Chain, mempool: RedisMempool): Promise<void> {
   const confirmed = nodes.flatMap((n) => n.confirmations.filter((c) => c.status === 'confirmed').map((c) => c.number)).sort((a, b) => (a < b ? -1 : 1));
-  t.deepEqual(confirmed, chain.blocks.map((b) => b.number), 'each block confirmed exactly once, none skipped');
+  t.deepEqual(
+    confirmed,
+    chain.blocks.map((b) => b.number),
+    'each block confirmed exactly once, none skipped',
+  );
   for (const [hash, number] of chain.includedIn) t.deepEqual(await mempool.status(hash), { status: 'finalized', blockNumber: number }, `status of ${hash}`);
   t.deepEqual(await mempool.sizes(), { pending: 0, inflight: 0, finalized: chain.includedIn.size, dropped: 0 });
 }

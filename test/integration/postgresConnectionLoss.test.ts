@@ -35,7 +35,14 @@ test('chaos seed 2, fault 1 "partitionPostgres on leader-2": a PostgreSQL link d
     const deadline = Date.now() + 4_000;
     while (Date.now() < deadline) {
       // Small statements on several connections: their writes are the ones postgres.js defers.
-      await Promise.all(Array.from({ length: 8 }, () => store.head().then(() => answered++, () => failed++)));
+      await Promise.all(
+        Array.from({ length: 8 }, () =>
+          store.head().then(
+            () => answered++,
+            () => failed++,
+          ),
+        ),
+      );
       await new Promise((r) => setTimeout(r, 1));
     }
     clearInterval(cutter);

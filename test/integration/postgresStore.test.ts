@@ -1,16 +1,23 @@
-import test, { type ExecutionContext } from "ava";
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import postgres from "postgres";
-import { pino } from "pino";
-import { BlockStore, StoreError, StoreErrorCode, openBlockStore, startEmbeddedPostgres, type EmbeddedPostgres } from "../../src/adapters/postgres/index.js";
-import { type BlockToCommit } from "../../src/types/block.js";
-import { databaseUrl, POSTGRES_ADMIN_URL } from "../helpers/services.js";
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { pino } from 'pino';
+import postgres from 'postgres';
+import {
+  BlockStore,
+  type EmbeddedPostgres,
+  openBlockStore,
+  StoreError,
+  type StoreErrorCode,
+  startEmbeddedPostgres,
+} from '../../src/adapters/postgres/index.js';
+import type { BlockToCommit } from '../../src/types/block.js';
+import { databaseUrl, POSTGRES_ADMIN_URL } from '../helpers/services.js';
 
-const logger = pino({ level: "silent" });
+const logger = pino({ level: 'silent' });
 
 /** A fresh, empty database on one target. */
 interface Db {
@@ -64,9 +71,9 @@ function makeDb(url: string, shared: boolean, dropDb: () => Promise<void>): Db {
 }
 
 const realPostgres: Target = {
-  name: "postgres",
+  name: 'postgres',
   async fresh() {
-    const name = `baton_test_${randomBytes(6).toString("hex")}`;
+    const name = `baton_test_${randomBytes(6).toString('hex')}`;
     const admin = rawClient(POSTGRES_ADMIN_URL);
     await admin`CREATE DATABASE ${admin(name)}`;
     await admin.end();
@@ -80,16 +87,16 @@ const realPostgres: Target = {
 
 let embedded: { server: EmbeddedPostgres; dir: string } | undefined;
 const pglite: Target = {
-  name: "pglite",
+  name: 'pglite',
   async fresh() {
     if (!embedded) {
-      const dir = await mkdtemp(join(tmpdir(), "baton-pglite-"));
+      const dir = await mkdtemp(join(tmpdir(), 'baton-pglite-'));
       embedded = { server: await startEmbeddedPostgres({ dataDir: dir }, { logger }), dir };
     }
     const url = embedded.server.url;
     const reset = async (): Promise<void> => {
       const sql = rawClient(url);
-      await sql.unsafe("DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+      await sql.unsafe('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
       await sql.end();
     };
     await reset();
@@ -104,10 +111,10 @@ test.after.always(async () => {
 });
 
 function hashOf(tag: string): string {
-  return "0x" + createHash("sha256").update(tag).digest("hex");
+  return `0x${createHash('sha256').update(tag).digest('hex')}`;
 }
 
-function block(n: bigint, parentHash: string, tag = "a"): BlockToCommit {
+function block(n: bigint, parentHash: string, tag = 'a'): BlockToCommit {
   return {
     number: n,
     hash: hashOf(`${tag}:${n}`),
@@ -120,11 +127,11 @@ function block(n: bigint, parentHash: string, tag = "a"): BlockToCommit {
 }
 
 /** Commits a contiguous chain after `parent` and returns the blocks. */
-async function chain(store: BlockStore, from: bigint, count: number, parent: string, epoch = 1n, tag = "a") {
+async function chain(store: BlockStore, from: bigint, count: number, parent: string, epoch = 1n, tag = 'a') {
   const blocks: BlockToCommit[] = [];
   for (let i = 0; i < count; i++) {
     const b = block(from + BigInt(i), blocks[i - 1]?.hash ?? parent, tag);
-    await store.commitBlock(b, epoch, "leader-a");
+    await store.commitBlock(b, epoch, 'leader-a');
     blocks.push(b);
   }
   return blocks;
@@ -135,7 +142,7 @@ async function expectStoreError(t: ExecutionContext, p: Promise<unknown>, code: 
   t.is(err?.code, code, what);
 }
 
-const GENESIS = hashOf("genesis");
+const GENESIS = hashOf('genesis');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Registers one test per target, serially: PGlite holds one connection, and memory per instance is large. */
@@ -152,17 +159,20 @@ function both(title: string, fn: (t: ExecutionContext, db: Db) => Promise<void>)
   }
 }
 
-both("migrations apply once, also when two nodes start at once", async (t, db) => {
+both('migrations apply once, also when two nodes start at once', async (t, db) => {
   await Promise.all([db.store().migrate(), db.store().migrate()]);
   const versions = await db.inspect((sql) => sql<{ version: number }[]>`SELECT version FROM schema_migrations ORDER BY version`);
-  t.deepEqual(versions.map((r) => r.version), [1, 2]);
+  t.deepEqual(
+    versions.map((r) => r.version),
+    [1, 2],
+  );
   await db.store().migrate();
   const again = await db.inspect((sql) => sql<{ n: bigint }[]>`SELECT count(*) AS n FROM schema_migrations`);
   t.is(again[0]?.n, 2n);
   t.is(await db.store().fenceEpoch(), 0n);
 });
 
-both("commits and reads back blocks", async (t, db) => {
+both('commits and reads back blocks', async (t, db) => {
   const store = db.store();
   await store.migrate();
   t.is(await store.head(), null);
@@ -177,7 +187,7 @@ both("commits and reads back blocks", async (t, db) => {
     timestamp: b3.timestamp,
     txCount: b3.txCount,
     epoch: 4n,
-    leader: "leader-a",
+    leader: 'leader-a',
   });
   const got = await store.getByNumber(2n);
   t.is(got?.hash, b2.hash);
@@ -185,61 +195,70 @@ both("commits and reads back blocks", async (t, db) => {
   t.deepEqual(new Uint8Array(got?.payloadData ?? []), b2.payloadData);
   t.deepEqual(new Uint8Array(got?.requestsData ?? []), b2.requestsData);
   t.true(got?.createdAt instanceof Date);
-  t.is((await store.getByHash(b1.hash.toUpperCase().replace("0X", "0x")))?.number, 1n);
+  t.is((await store.getByHash(b1.hash.toUpperCase().replace('0X', '0x')))?.number, 1n);
   t.is(await store.getByNumber(4n), null);
-  t.is(await store.getByHash(hashOf("nope")), null);
-  t.deepEqual((await store.range(0n, 2)).map((b) => b.number), [1n, 2n]);
-  t.deepEqual((await store.range(2n, 10)).map((b) => b.number), [3n]);
+  t.is(await store.getByHash(hashOf('nope')), null);
+  t.deepEqual(
+    (await store.range(0n, 2)).map((b) => b.number),
+    [1n, 2n],
+  );
+  t.deepEqual(
+    (await store.range(2n, 10)).map((b) => b.number),
+    [3n],
+  );
   t.deepEqual(await store.range(3n, 10), []);
   await t.throwsAsync(store.range(0n, 0), { instanceOf: RangeError });
 });
 
-both("a repeated commit of the same block is an idempotent success", async (t, db) => {
+both('a repeated commit of the same block is an idempotent success', async (t, db) => {
   const store = db.store();
   await store.migrate();
   const [b1] = await chain(store, 1n, 1, GENESIS, 1n);
-  t.deepEqual(await store.commitBlock(b1 as BlockToCommit, 2n, "leader-b"), { inserted: false });
+  t.deepEqual(await store.commitBlock(b1 as BlockToCommit, 2n, 'leader-b'), { inserted: false });
   const row = await store.getByNumber(1n);
-  t.is(row?.leader, "leader-a", "the original row is kept");
+  t.is(row?.leader, 'leader-a', 'the original row is kept');
   t.is(row?.epoch, 1n);
   t.is((await store.range(0n, 10)).length, 1);
 });
 
-both("a different block at a committed height is HEIGHT_TAKEN", async (t, db) => {
+both('a different block at a committed height is HEIGHT_TAKEN', async (t, db) => {
   const store = db.store();
   await store.migrate();
   const [b1, b2] = (await chain(store, 1n, 2, GENESIS)) as [BlockToCommit, BlockToCommit];
-  await expectStoreError(t, store.commitBlock(block(2n, b1.hash, "other"), 1n, "x"), "HEIGHT_TAKEN", "other hash at 2");
+  await expectStoreError(t, store.commitBlock(block(2n, b1.hash, 'other'), 1n, 'x'), 'HEIGHT_TAKEN', 'other hash at 2');
   t.is((await store.getByNumber(2n))?.hash, b2.hash);
   // The same hash at another height collides on the block_hash unique key.
-  await expectStoreError(t, store.commitBlock({ ...b2, number: 3n, parentHash: b2.hash }, 1n, "x"), "HEIGHT_TAKEN", "hash reuse");
+  await expectStoreError(t, store.commitBlock({ ...b2, number: 3n, parentHash: b2.hash }, 1n, 'x'), 'HEIGHT_TAKEN', 'hash reuse');
   t.is((await store.head())?.number, 2n);
 });
 
-both("a block must extend the stored chain; the first one may start anywhere", async (t, db) => {
+both('a block must extend the stored chain; the first one may start anywhere', async (t, db) => {
   const store = db.store();
   await store.migrate();
-  const [b100] = (await chain(store, 100n, 1, hashOf("anything"))) as [BlockToCommit];
-  await expectStoreError(t, store.commitBlock(block(101n, hashOf("wrong")), 1n, "x"), "PARENT_MISMATCH", "wrong parent");
-  await expectStoreError(t, store.commitBlock(block(103n, b100.hash), 1n, "x"), "PARENT_MISMATCH", "gap");
-  await expectStoreError(t, store.commitBlock(block(99n, hashOf("x")), 1n, "x"), "PARENT_MISMATCH", "below the first");
-  t.deepEqual((await store.range(0n, 10)).map((b) => b.number), [100n]);
-  t.true((await store.commitBlock(block(101n, b100.hash), 1n, "x")).inserted);
+  const [b100] = (await chain(store, 100n, 1, hashOf('anything'))) as [BlockToCommit];
+  await expectStoreError(t, store.commitBlock(block(101n, hashOf('wrong')), 1n, 'x'), 'PARENT_MISMATCH', 'wrong parent');
+  await expectStoreError(t, store.commitBlock(block(103n, b100.hash), 1n, 'x'), 'PARENT_MISMATCH', 'gap');
+  await expectStoreError(t, store.commitBlock(block(99n, hashOf('x')), 1n, 'x'), 'PARENT_MISMATCH', 'below the first');
+  t.deepEqual(
+    (await store.range(0n, 10)).map((b) => b.number),
+    [100n],
+  );
+  t.true((await store.commitBlock(block(101n, b100.hash), 1n, 'x')).inserted);
 });
 
-both("the fence refuses a lower epoch and only a successful commit raises it", async (t, db) => {
+both('the fence refuses a lower epoch and only a successful commit raises it', async (t, db) => {
   const store = db.store();
   await store.migrate();
   const [b1] = (await chain(store, 1n, 1, GENESIS, 5n)) as [BlockToCommit];
   t.is(await store.fenceEpoch(), 5n);
   const b2 = block(2n, b1.hash);
-  await expectStoreError(t, store.commitBlock(b2, 3n, "old"), "STALE_EPOCH", "epoch 3 < 5");
-  t.is(await store.getByNumber(2n), null, "a stale commit stores nothing");
-  await expectStoreError(t, store.commitBlock(b1, 4n, "old"), "STALE_EPOCH", "stale even when idempotent");
-  t.true((await store.commitBlock(b2, 5n, "same")).inserted, "an equal epoch commits");
-  await expectStoreError(t, store.commitBlock(block(3n, hashOf("bad")), 9n, "new"), "PARENT_MISMATCH", "failed commit");
-  t.is(await store.fenceEpoch(), 5n, "a failed commit rolls back the fence");
-  await store.commitBlock(block(3n, b2.hash), 7n, "new");
+  await expectStoreError(t, store.commitBlock(b2, 3n, 'old'), 'STALE_EPOCH', 'epoch 3 < 5');
+  t.is(await store.getByNumber(2n), null, 'a stale commit stores nothing');
+  await expectStoreError(t, store.commitBlock(b1, 4n, 'old'), 'STALE_EPOCH', 'stale even when idempotent');
+  t.true((await store.commitBlock(b2, 5n, 'same')).inserted, 'an equal epoch commits');
+  await expectStoreError(t, store.commitBlock(block(3n, hashOf('bad')), 9n, 'new'), 'PARENT_MISMATCH', 'failed commit');
+  t.is(await store.fenceEpoch(), 5n, 'a failed commit rolls back the fence');
+  await store.commitBlock(block(3n, b2.hash), 7n, 'new');
   t.is(await store.fenceEpoch(), 7n);
 });
 
@@ -249,32 +268,35 @@ both("raiseFence: a new leader's fence makes the deposed leader's in-flight comm
   const [b1] = (await chain(store, 1n, 1, GENESIS, 1n)) as [BlockToCommit];
   await store.raiseFence(2n);
   t.is(await store.fenceEpoch(), 2n);
-  await expectStoreError(t, store.commitBlock(block(2n, b1.hash), 1n, "old"), "STALE_EPOCH", "the old leader's next block");
+  await expectStoreError(t, store.commitBlock(block(2n, b1.hash), 1n, 'old'), 'STALE_EPOCH', "the old leader's next block");
   await store.raiseFence(2n);
-  t.is(await store.fenceEpoch(), 2n, "raising to the same epoch is a no-op");
-  await expectStoreError(t, store.raiseFence(1n), "STALE_EPOCH", "a lower epoch cannot lower the fence");
+  t.is(await store.fenceEpoch(), 2n, 'raising to the same epoch is a no-op');
+  await expectStoreError(t, store.raiseFence(1n), 'STALE_EPOCH', 'a lower epoch cannot lower the fence');
   t.is(await store.fenceEpoch(), 2n);
 });
 
-both("heights, timestamps and epochs above 2^53 keep full precision", async (t, db) => {
+both('heights, timestamps and epochs above 2^53 keep full precision', async (t, db) => {
   const store = db.store();
   await store.migrate();
   const n = 2n ** 60n + 1n;
   const b = { ...block(n, GENESIS), timestamp: 2n ** 62n + 3n };
   const epoch = 2n ** 55n + 1n;
-  await store.commitBlock(b, epoch, "big");
+  await store.commitBlock(b, epoch, 'big');
   const next = block(n + 1n, b.hash);
-  await store.commitBlock(next, epoch, "big");
+  await store.commitBlock(next, epoch, 'big');
   const got = await store.getByNumber(n);
   t.is(got?.number, n);
   t.is(got?.timestamp, 2n ** 62n + 3n);
   t.is(got?.epoch, epoch);
   t.is(await store.fenceEpoch(), epoch);
   t.is((await store.head())?.number, n + 1n);
-  t.deepEqual((await store.range(n, 5)).map((r) => r.number), [n + 1n]);
+  t.deepEqual(
+    (await store.range(n, 5)).map((r) => r.number),
+    [n + 1n],
+  );
 });
 
-both("pages() replays a range in order without holding the connection", async (t, db) => {
+both('pages() replays a range in order without holding the connection', async (t, db) => {
   const store = db.store();
   await store.migrate();
   const blocks = await chain(store, 1n, 25, GENESIS);
@@ -286,12 +308,15 @@ both("pages() replays a range in order without holding the connection", async (t
     seen.push(...page.map((b) => b.number));
     if (!extra) {
       // A commit between pages must not wait for the replay to finish (PGlite has one connection).
-      extra = block(26n, blocks[24]?.hash ?? "");
-      await store.commitBlock(extra, 1n, "leader-a");
+      extra = block(26n, blocks[24]?.hash ?? '');
+      await store.commitBlock(extra, 1n, 'leader-a');
     }
   }
   t.deepEqual(sizes, [10, 10, 6]);
-  t.deepEqual(seen, Array.from({ length: 26 }, (_, i) => BigInt(i + 1)));
+  t.deepEqual(
+    seen,
+    Array.from({ length: 26 }, (_, i) => BigInt(i + 1)),
+  );
   t.deepEqual(await collect(store.pages(21n, 10)), [21n, 22n, 23n, 24n, 25n, 26n]);
   t.deepEqual(await collect(store.pages(27n, 10)), []);
 });
@@ -302,7 +327,7 @@ async function collect(pages: AsyncIterable<{ number: bigint }[]>): Promise<bigi
   return out;
 }
 
-both("two leaders racing: after epoch 2 commits, every epoch-1 commit is STALE_EPOCH", async (t, db) => {
+both('two leaders racing: after epoch 2 commits, every epoch-1 commit is STALE_EPOCH', async (t, db) => {
   const s1 = db.store();
   const s2 = db.store();
   await Promise.all([s1.migrate(), s2.migrate()]);
@@ -332,24 +357,24 @@ both("two leaders racing: after epoch 2 commits, every epoch-1 commit is STALE_E
         head = await store.head();
       } catch (err) {
         const code = (err as StoreError).code;
-        if (code === "STALE_EPOCH") staleSeen++;
-        if (epoch === 1n && startedAt > epoch2CommittedAt && code !== "STALE_EPOCH") afterEpoch2.push(`epoch 1 got ${code}`);
-        t.true(code === "STALE_EPOCH" || code === "HEIGHT_TAKEN" || code === "PARENT_MISMATCH", `${tag}: ${String(err)}`);
-        if (epoch === 2n) t.not(code, "STALE_EPOCH", "the newest epoch is never stale");
+        if (code === 'STALE_EPOCH') staleSeen++;
+        if (epoch === 1n && startedAt > epoch2CommittedAt && code !== 'STALE_EPOCH') afterEpoch2.push(`epoch 1 got ${code}`);
+        t.true(code === 'STALE_EPOCH' || code === 'HEIGHT_TAKEN' || code === 'PARENT_MISMATCH', `${tag}: ${String(err)}`);
+        if (epoch === 2n) t.not(code, 'STALE_EPOCH', 'the newest epoch is never stale');
         head = await store.head();
       }
     }
   };
 
   // Epoch 1 runs until it has been refused 10 times; epoch 2 joins once epoch 1 is under way.
-  const one = leader(s1, 1n, "one", 3, () => staleSeen >= 10);
+  const one = leader(s1, 1n, 'one', 3, () => staleSeen >= 10);
   for (let w = 0; committedByEpoch1 < 5 && w < 5_000; w++) await sleep(1);
   let twoAttempts = 0;
-  await Promise.all([one, leader(s2, 2n, "two", 0, () => ++twoAttempts > 30)]);
+  await Promise.all([one, leader(s2, 2n, 'two', 0, () => ++twoAttempts > 30)]);
 
   t.deepEqual(afterEpoch2, []);
-  t.true(Number.isFinite(epoch2CommittedAt), "epoch 2 committed");
-  t.is(staleSeen, 10, "epoch 1 was refused");
+  t.true(Number.isFinite(epoch2CommittedAt), 'epoch 2 committed');
+  t.is(staleSeen, 10, 'epoch 1 was refused');
   t.is(await s2.fenceEpoch(), 2n);
   const rows = await s2.range(0n, 1000);
   t.is(rows.length, accepted.size);
@@ -363,7 +388,7 @@ both("two leaders racing: after epoch 2 commits, every epoch-1 commit is STALE_E
   }
 });
 
-test.serial("postgres: a commit waits for the fence lock and re-reads the epoch after it", async (t) => {
+test.serial('postgres: a commit waits for the fence lock and re-reads the epoch after it', async (t) => {
   const db = await realPostgres.fresh();
   const admin = rawClient(db.url);
   try {
@@ -374,13 +399,13 @@ test.serial("postgres: a commit waits for the fence lock and re-reads the epoch 
     let commit: Promise<unknown> = Promise.resolve();
     await admin.begin(async (tx) => {
       await tx`SELECT epoch FROM fence WHERE id = 1 FOR UPDATE`;
-      commit = store.commitBlock(b1, 1n, "old").finally(() => (settled = true));
+      commit = store.commitBlock(b1, 1n, 'old').finally(() => (settled = true));
       commit.catch(() => {});
       await sleep(300);
-      t.false(settled, "the commit is blocked on the fence row");
+      t.false(settled, 'the commit is blocked on the fence row');
       await tx`UPDATE fence SET epoch = 2 WHERE id = 1`;
     });
-    await expectStoreError(t, commit, "STALE_EPOCH", "the epoch raised while waiting is seen");
+    await expectStoreError(t, commit, 'STALE_EPOCH', 'the epoch raised while waiting is seen');
     t.is(await store.head(), null);
   } finally {
     await admin.end();
@@ -388,42 +413,42 @@ test.serial("postgres: a commit waits for the fence lock and re-reads the epoch 
   }
 });
 
-test("an unreachable server fails fast with one line naming --postgres-url", async (t) => {
-  const store = new BlockStore({ url: "postgres://baton:secret@127.0.0.1:1/x", connectTimeoutMs: 2_000 }, { logger });
+test('an unreachable server fails fast with one line naming --postgres-url', async (t) => {
+  const store = new BlockStore({ url: 'postgres://baton:secret@127.0.0.1:1/x', connectTimeoutMs: 2_000 }, { logger });
   const err = await t.throwsAsync(store.migrate(), { instanceOf: StoreError });
-  t.is(err?.code, "DB_UNREACHABLE");
-  t.regex(err?.message ?? "", /--postgres-url/);
-  t.notRegex(err?.message ?? "", /secret|\n/);
-  t.is(err?.meta.cause, "ECONNREFUSED");
+  t.is(err?.code, 'DB_UNREACHABLE');
+  t.regex(err?.message ?? '', /--postgres-url/);
+  t.notRegex(err?.message ?? '', /secret|\n/);
+  t.is(err?.meta.cause, 'ECONNREFUSED');
   await store.close({ timeout: 0 });
 });
 
-test("a server that never answers hits the connect timeout", async (t) => {
+test('a server that never answers hits the connect timeout', async (t) => {
   const sockets: Socket[] = [];
   const silent = createServer((s) => sockets.push(s));
-  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   const port = (silent.address() as { port: number }).port;
   const store = new BlockStore({ url: `postgres://postgres@127.0.0.1:${port}/x`, connectTimeoutMs: 300 }, { logger });
   const started = performance.now();
   const err = await t.throwsAsync(store.head(), { instanceOf: StoreError });
-  t.is(err?.code, "DB_UNREACHABLE");
-  t.is(err?.meta.cause, "CONNECT_TIMEOUT");
+  t.is(err?.code, 'DB_UNREACHABLE');
+  t.is(err?.meta.cause, 'CONNECT_TIMEOUT');
   t.true(performance.now() - started < 3_000, "fails within the timeout, not postgres.js's 30 s default");
   await store.close({ timeout: 0 });
   for (const s of sockets) s.destroy();
   silent.close();
 });
 
-test("a missing database is DB_UNREACHABLE too", async (t) => {
-  const store = new BlockStore({ url: databaseUrl(`baton_missing_${randomBytes(4).toString("hex")}`) }, { logger });
+test('a missing database is DB_UNREACHABLE too', async (t) => {
+  const store = new BlockStore({ url: databaseUrl(`baton_missing_${randomBytes(4).toString('hex')}`) }, { logger });
   const err = await t.throwsAsync(store.migrate(), { instanceOf: StoreError });
-  t.is(err?.code, "DB_UNREACHABLE");
-  t.regex(err?.message ?? "", /does not exist/);
+  t.is(err?.code, 'DB_UNREACHABLE');
+  t.regex(err?.message ?? '', /does not exist/);
   await store.close({ timeout: 0 });
 });
 
-test.serial("openBlockStore without a URL runs embedded PGlite that persists across restarts", async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), "baton-open-"));
+test.serial('openBlockStore without a URL runs embedded PGlite that persists across restarts', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'baton-open-'));
   try {
     const first = await openBlockStore({ embeddedDataDir: dir }, { logger });
     const [b1] = (await chain(first.store, 1n, 1, GENESIS, 3n)) as [BlockToCommit];

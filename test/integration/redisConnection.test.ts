@@ -1,4 +1,4 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,9 +78,32 @@ test.serial('TLS (rediss://) with a private CA; a client without the CA is refus
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=baton-test-ca', '-keyout', caKey, '-out', ca]);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', join(dir, 'server.csr')]);
   await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(['x509', '-req', '-in', join(dir, 'server.csr'), '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-days', '1', '-extfile', join(dir, 'san.ext'), '-out', cert]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    join(dir, 'server.csr'),
+    '-CA',
+    ca,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    join(dir, 'san.ext'),
+    '-out',
+    cert,
+  ]);
   const port = await freePort();
-  servers.push(await startRedisServer(0, ['--tls-port', String(port), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', ca, '--tls-auth-clients', 'no'], undefined, port));
+  servers.push(
+    await startRedisServer(
+      0,
+      ['--tls-port', String(port), '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', ca, '--tls-auth-clients', 'no'],
+      undefined,
+      port,
+    ),
+  );
   await leaseOver(t, { addr: `rediss://127.0.0.1:${port}`, tlsCaFile: ca });
   const { error, messages } = await failedConnection({ addr: `rediss://127.0.0.1:${port}` });
   t.truthy(error, 'refused without the CA');
@@ -97,6 +120,8 @@ test.serial('Redis Sentinel: the connection goes to the master the Sentinel name
   await leaseOver(t, { sentinels: [`127.0.0.1:${sentinelPort}`], sentinelName: 'baton-master' });
   const wrongName = createRedis({ sentinels: [`127.0.0.1:${sentinelPort}`], sentinelName: 'no-such-master' });
   wrongName.on('error', () => {});
-  await t.throwsAsync(Promise.race([wrongName.connect().then(() => wrongName.ping()), new Promise((_, reject) => setTimeout(() => reject(new Error('no master found')), 3_000))]));
+  await t.throwsAsync(
+    Promise.race([wrongName.connect().then(() => wrongName.ping()), new Promise((_, reject) => setTimeout(() => reject(new Error('no master found')), 3_000))]),
+  );
   wrongName.disconnect();
 });

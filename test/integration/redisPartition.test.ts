@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import test from 'ava';
 import { Redis } from 'ioredis';
-import { startRedisServer } from '../helpers/redisServer.js';
 import { type BatonProcess, headOf, startBaton, waitFor, waitForStandby } from '../helpers/batonProcess.js';
 import { assertOneChain } from '../helpers/chain.js';
 import { freePort } from '../helpers/etcdCluster.js';
+import { startRedisServer } from '../helpers/redisServer.js';
 import { createDatabase, uniqueRedisPrefix } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 
@@ -33,7 +33,22 @@ let partition: { epochA: bigint; leaseDeadline: Date; firstOfB: bigint } | undef
 
 function start(id: 'a' | 'b', redisAddr: string): Promise<BatonProcess> {
   return startBaton({
-    args: ['--role', 'leader', '--instance-id', `node-${id}`, '--redis-addr', redisAddr, '--redis-prefix', prefix, '--postgres-url', db.url, '--lease-ttl', `${LEASE_TTL_MS}ms`, '--block-time', '1s'],
+    args: [
+      '--role',
+      'leader',
+      '--instance-id',
+      `node-${id}`,
+      '--redis-addr',
+      redisAddr,
+      '--redis-prefix',
+      prefix,
+      '--postgres-url',
+      db.url,
+      '--lease-ttl',
+      `${LEASE_TTL_MS}ms`,
+      '--block-time',
+      '1s',
+    ],
   });
 }
 
@@ -50,14 +65,18 @@ async function observe(node: BatonProcess): Promise<Observed | undefined> {
 
 /** When the node logged the loss of the term `epoch` (pino's `time`: Date.now() at the demotion). */
 async function leadershipLostAt(node: BatonProcess, epoch: bigint): Promise<number> {
-  return waitFor('the “Leadership lost” log line', async () => {
-    for (const line of (await readFile(node.logPath, 'utf8')).split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const entry = JSON.parse(line) as { msg?: string; epoch?: number; time?: number };
-      if (entry.msg === 'Leadership lost' && BigInt(entry.epoch ?? -1) === epoch) return entry.time;
-    }
-    return undefined;
-  }, 5_000);
+  return waitFor(
+    'the “Leadership lost” log line',
+    async () => {
+      for (const line of (await readFile(node.logPath, 'utf8')).split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line) as { msg?: string; epoch?: number; time?: number };
+        if (entry.msg === 'Leadership lost' && BigInt(entry.epoch ?? -1) === epoch) return entry.time;
+      }
+      return undefined;
+    },
+    5_000,
+  );
 }
 
 test.before(async (t) => {
@@ -69,10 +88,14 @@ test.before(async (t) => {
   proxy = await TcpProxy.start({ port: redisPort });
   db = await createDatabase();
   nodes.a = await start('a', proxy.address);
-  await waitFor('node-a leads', async () => {
-    const o = await observe(nodes.a!);
-    return o?.isLeader && o.producer === 'producing';
-  }, 90_000);
+  await waitFor(
+    'node-a leads',
+    async () => {
+      const o = await observe(nodes.a!);
+      return o?.isLeader && o.producer === 'producing';
+    },
+    90_000,
+  );
   nodes.b = await start('b', `127.0.0.1:${redisPort}`);
   await waitForStandby(nodes.b!, 'node-a');
 });
@@ -107,15 +130,22 @@ test.serial('cut off from Redis, the leader stops building before its lease can 
   // Watch both nodes closely: when does node-a stop calling itself leader, when does node-b start?
   let aStoppedAt: number | undefined;
   let bLeadsAt: number | undefined;
-  await waitFor('node-a steps down and node-b produces', async () => {
-    const [oa, ob] = await Promise.all([observe(a), observe(b)]);
-    const now = performance.now();
-    if (aStoppedAt === undefined && oa && !oa.isLeader && oa.producer !== 'producing') aStoppedAt = now;
-    if (bLeadsAt === undefined && ob?.isLeader && ob.producer === 'producing') bLeadsAt = now;
-    return aStoppedAt !== undefined && bLeadsAt !== undefined;
-  }, 30_000, 20);
+  await waitFor(
+    'node-a steps down and node-b produces',
+    async () => {
+      const [oa, ob] = await Promise.all([observe(a), observe(b)]);
+      const now = performance.now();
+      if (aStoppedAt === undefined && oa && !oa.isLeader && oa.producer !== 'producing') aStoppedAt = now;
+      if (bLeadsAt === undefined && ob?.isLeader && ob.producer === 'producing') bLeadsAt = now;
+      return aStoppedAt !== undefined && bLeadsAt !== undefined;
+    },
+    30_000,
+    20,
+  );
   const stoppedMs = aStoppedAt! - cutAt;
-  t.log(`cut at +0 ms (lease ${pttl} ms left in Redis): node-a not leader and not producing at +${Math.round(stoppedMs)} ms, node-b producing at +${Math.round(bLeadsAt! - cutAt)} ms`);
+  t.log(
+    `cut at +0 ms (lease ${pttl} ms left in Redis): node-a not leader and not producing at +${Math.round(stoppedMs)} ms, node-b producing at +${Math.round(bLeadsAt! - cutAt)} ms`,
+  );
   t.true(stoppedMs < LEASE_TTL_MS, `node-a's /health says not leader, not producing within the TTL of the cut (${Math.round(stoppedMs)} ms)`);
   // The exact instant is in node-a's own log (wall clock, as the deadline): polling /health only bounds it from above.
   const lostAt = await leadershipLostAt(a, epochA);
@@ -138,7 +168,9 @@ test.serial('cut off from Redis, the leader stops building before its lease can 
   const lateA = rows.filter((r) => r.epoch === epochA && (r.block_number > firstOfB.block_number || r.created_at > leaseDeadline));
   t.deepEqual(lateA, [], 'nothing of node-a’s epoch committed after its lease deadline or after node-b’s first block');
   const lastOfA = rows.filter((r) => r.epoch === epochA).at(-1)!;
-  t.log(`node-a's last block ${lastOfA.block_number} committed ${leaseDeadline.getTime() - lastOfA.created_at.getTime()} ms before its lease deadline; node-b's first block ${firstOfB.block_number}`);
+  t.log(
+    `node-a's last block ${lastOfA.block_number} committed ${leaseDeadline.getTime() - lastOfA.created_at.getTime()} ms before its lease deadline; node-b's first block ${firstOfB.block_number}`,
+  );
   partition = { epochA, leaseDeadline, firstOfB: firstOfB.block_number };
 });
 
@@ -149,11 +181,15 @@ test.serial('after the partition heals, the old leader rejoins as a healthy stan
   const b = nodes.b!;
   proxy.heal();
   let last: unknown;
-  const ha = await waitFor('node-a healthy as standby of node-b', async () => {
-    const h = await a.health();
-    last = h.body;
-    return h.status === 200 && !h.body.isLeader && h.body.holder === 'node-b' ? h : undefined;
-  }, 30_000).catch((err: Error) => {
+  const ha = await waitFor(
+    'node-a healthy as standby of node-b',
+    async () => {
+      const h = await a.health();
+      last = h.body;
+      return h.status === 200 && !h.body.isLeader && h.body.holder === 'node-b' ? h : undefined;
+    },
+    30_000,
+  ).catch((err: Error) => {
     t.log('node-a /health:', JSON.stringify(last));
     throw err;
   });
@@ -167,6 +203,12 @@ test.serial('after the partition heals, the old leader rejoins as a healthy stan
   t.true(hb.isLeader, 'node-b still leads');
   const rows = await assertOneChain(t, { dbUrl: db.url, stream: { redis, key: `${prefix}:blocks` }, elRpcUrl: hb.executionClient.rpcUrl });
   const afterTakeover = rows.filter((r) => r.block_number >= partition!.firstOfB);
-  t.true(afterTakeover.every((r) => r.leader === 'node-b'), 'only node-b committed since its takeover');
-  t.true(rows.every((r) => r.epoch !== partition!.epochA || r.created_at <= partition!.leaseDeadline), 'node-a committed nothing after its lease deadline');
+  t.true(
+    afterTakeover.every((r) => r.leader === 'node-b'),
+    'only node-b committed since its takeover',
+  );
+  t.true(
+    rows.every((r) => r.epoch !== partition!.epochA || r.created_at <= partition!.leaseDeadline),
+    'node-a committed nothing after its lease deadline',
+  );
 });

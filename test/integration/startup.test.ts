@@ -4,10 +4,11 @@
  * stops cleanly on Ctrl-C. One leader on the embedded default runs for the whole file; every refused
  * start is checked against it (it must be unaffected).
  */
-import test from 'ava';
+
 import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import test from 'ava';
 import WebSocket from 'ws';
 import { freePorts } from '../../src/adapters/executionClient/freePort.js';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
@@ -105,13 +106,48 @@ test.serial('misconfigured or unreachable dependencies fail within 5 s, naming t
   const baseline = await refusedStart({ args: ['--role', 'leader', '--block-tme', '1s'] });
   t.is(baseline.code, 2);
   const cases: { name: string; args: string[]; flag: string; cause: RegExp }[] = [
-    { name: 'PostgreSQL unreachable', args: [...external, '--postgres-url', `postgres://postgres@127.0.0.1:${closedPort}/x`], flag: '--postgres-url', cause: /is unreachable/ },
-    { name: 'database missing', args: [...external, '--postgres-url', url('/baton_no_such_db')], flag: '--postgres-url', cause: /has no database "baton_no_such_db"/ },
-    { name: 'PostgreSQL role refused', args: [...external, '--postgres-url', url('/postgres', 'baton_no_such_role')], flag: '--postgres-url', cause: /refused the credentials/ },
-    { name: 'Redis unreachable', args: [...external, '--postgres-url', db.url, '--redis-addr', `127.0.0.1:${closedPort}`], flag: '--redis-addr', cause: /is unreachable: .*ECONNREFUSED/ },
-    { name: 'Redis password wrong', args: [...external, '--postgres-url', db.url, '--redis-addr', `127.0.0.1:${redisPort}`, '--redis-password', 'wrong'], flag: '--redis-password', cause: /refused the credentials/ },
-    { name: 'etcd unreachable', args: [...external, '--postgres-url', db.url, '--lease-backend', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${closedPort}`], flag: '--etcd-endpoints', cause: /does not answer/ },
-    { name: 'postgres lease without a server', args: ['--role', 'leader', '--lease-backend', 'postgres'], flag: '--lease-backend', cause: /needs a PostgreSQL server/ },
+    {
+      name: 'PostgreSQL unreachable',
+      args: [...external, '--postgres-url', `postgres://postgres@127.0.0.1:${closedPort}/x`],
+      flag: '--postgres-url',
+      cause: /is unreachable/,
+    },
+    {
+      name: 'database missing',
+      args: [...external, '--postgres-url', url('/baton_no_such_db')],
+      flag: '--postgres-url',
+      cause: /has no database "baton_no_such_db"/,
+    },
+    {
+      name: 'PostgreSQL role refused',
+      args: [...external, '--postgres-url', url('/postgres', 'baton_no_such_role')],
+      flag: '--postgres-url',
+      cause: /refused the credentials/,
+    },
+    {
+      name: 'Redis unreachable',
+      args: [...external, '--postgres-url', db.url, '--redis-addr', `127.0.0.1:${closedPort}`],
+      flag: '--redis-addr',
+      cause: /is unreachable: .*ECONNREFUSED/,
+    },
+    {
+      name: 'Redis password wrong',
+      args: [...external, '--postgres-url', db.url, '--redis-addr', `127.0.0.1:${redisPort}`, '--redis-password', 'wrong'],
+      flag: '--redis-password',
+      cause: /refused the credentials/,
+    },
+    {
+      name: 'etcd unreachable',
+      args: [...external, '--postgres-url', db.url, '--lease-backend', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${closedPort}`],
+      flag: '--etcd-endpoints',
+      cause: /does not answer/,
+    },
+    {
+      name: 'postgres lease without a server',
+      args: ['--role', 'leader', '--lease-backend', 'postgres'],
+      flag: '--lease-backend',
+      cause: /needs a PostgreSQL server/,
+    },
     { name: 'a flag given twice', args: ['--role', 'leader', '--role', 'member'], flag: '--role', cause: /given twice/ },
   ];
   for (const c of cases) {
@@ -129,10 +165,14 @@ test.serial('the embedded EL is restarted after it dies, and its restarts show o
   const before = (await leader.health()).body.executionClient;
   t.is(before.restarts, 0);
   process.kill(before.process.pid, 'SIGKILL');
-  const after = await waitFor('the EL to be restarted', async () => {
-    const el = (await leader.health()).body.executionClient;
-    return el.restarts === 1 && el.process.running && el.process.pid !== before.process.pid && el.reachable ? el : undefined;
-  }, 60_000);
+  const after = await waitFor(
+    'the EL to be restarted',
+    async () => {
+      const el = (await leader.health()).body.executionClient;
+      return el.restarts === 1 && el.process.running && el.process.pid !== before.process.pid && el.reachable ? el : undefined;
+    },
+    60_000,
+  );
   t.is(after.process.lastExit.signal, 'SIGKILL');
   t.is(after.engineUrl, before.engineUrl, 'on the same Engine API address');
   const metrics = await (await fetch(`${leader.healthUrl}/metrics`)).text();
@@ -155,8 +195,15 @@ test.serial('Ctrl-C: feed clients get 1001, the node exits 0 and logs no error',
   t.is(await closed, 1001, 'close code: going away');
   const { code } = await leader.exited;
   t.is(code, 0);
-  const lines = (await readFile(leader.logPath, 'utf8')).slice(logBefore).split('\n').filter((l) => l.startsWith('{'));
+  const lines = (await readFile(leader.logPath, 'utf8'))
+    .slice(logBefore)
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   const errors = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level >= 50);
-  t.deepEqual(errors.map((e) => e.msg), [], 'nothing at error level or above while stopping');
+  t.deepEqual(
+    errors.map((e) => e.msg),
+    [],
+    'nothing at error level or above while stopping',
+  );
   t.true(lines.some((l) => l.includes('"msg":"Stopped"')));
 });

@@ -58,10 +58,15 @@ test.serial('a Builder crash restarts the Builder alone, in the same term', asyn
 test.serial('a Publisher crash restarts the Publisher and the Builder, in the same term', async (t) => {
   const before = await health();
   await chaos('publisher', 'throw');
-  await waitFor('the Publisher and Builder restarted', async () => {
-    const h = await health();
-    return h.actors.publisher!.restarts === before.actors.publisher!.restarts + 1 && h.actors.builder!.restarts === before.actors.builder!.restarts + 1;
-  }, 10_000, 50);
+  await waitFor(
+    'the Publisher and Builder restarted',
+    async () => {
+      const h = await health();
+      return h.actors.publisher!.restarts === before.actors.publisher!.restarts + 1 && h.actors.builder!.restarts === before.actors.builder!.restarts + 1;
+    },
+    10_000,
+    50,
+  );
   await producesPast(before.head!.number + 2, 'blocks after the Publisher restart');
   const after = await health();
   t.is(after.epoch, before.epoch, 'same term');
@@ -74,7 +79,10 @@ test.serial('a hung Builder is found at its deadline (3 s at 1 s blocks) and res
   await chaos('builder', 'hang');
   await waitFor('the hung Builder restarted', async () => (await health()).actors.builder!.restarts === before.actors.builder!.restarts + 1, 15_000, 50);
   const foundAfterMs = performance.now() - injected;
-  t.true(foundAfterMs < 3_000 + 1_000 + 1_500, `found and restarted ${Math.round(foundAfterMs)} ms after the hang (deadline 3 s, the next tick up to 1 s later)`);
+  t.true(
+    foundAfterMs < 3_000 + 1_000 + 1_500,
+    `found and restarted ${Math.round(foundAfterMs)} ms after the hang (deadline 3 s, the next tick up to 1 s later)`,
+  );
   await producesPast(before.head!.number + 1, 'blocks after the hang');
   t.is((await health()).epoch, before.epoch, 'same term');
 });
@@ -82,10 +90,15 @@ test.serial('a hung Builder is found at its deadline (3 s at 1 s blocks) and res
 test.serial('an Elector crash restarts the leader subtree and releases the lease: a new term', async (t) => {
   const before = await health();
   await chaos('elector', 'throw');
-  await waitFor('a new term', async () => {
-    const h = await health();
-    return h.epoch !== null && before.epoch !== null && h.epoch > before.epoch && h.producer.state === 'producing';
-  }, 30_000, 100);
+  await waitFor(
+    'a new term',
+    async () => {
+      const h = await health();
+      return h.epoch !== null && before.epoch !== null && h.epoch > before.epoch && h.producer.state === 'producing';
+    },
+    30_000,
+    100,
+  );
   const after = await health();
   t.is(after.actors.elector!.restarts, before.actors.elector!.restarts + 1);
   t.true(after.actors.builder!.restarts > before.actors.builder!.restarts, 'the production subtree restarted with it');

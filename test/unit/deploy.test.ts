@@ -5,16 +5,17 @@
  * service's environment parses into a valid configuration. The Grafana dashboard only queries
  * metrics the code registers.
  */
-import test from 'ava';
+
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseConfig, type Config } from '../../src/cli/config.js';
-import { envName, options } from '../../src/cli/options.js';
-import { defaultKubernetesLeaseOptions } from '../../src/adapters/lease/options.js';
 import { genesisJson } from '../../scripts/gen-genesis.js';
+import { defaultKubernetesLeaseOptions } from '../../src/adapters/lease/options.js';
+import { type Config, parseConfig } from '../../src/cli/config.js';
+import { envName, options } from '../../src/cli/options.js';
 import { metricOfSeries, registeredMetrics } from '../helpers/srcMetrics.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -113,9 +114,15 @@ test('compose: published host ports do not collide; Geth serves the Engine API o
       seen.set(host, name);
     }
   }
-  for (const [name, port] of [['geth', 8551], ['geth-member', 8552]] as const) {
+  for (const [name, port] of [
+    ['geth', 8551],
+    ['geth-member', 8552],
+  ] as const) {
     t.regex(JSON.stringify(services[name].command), new RegExp(`--authrpc\\.port ${port}\\b`), `${name} Engine API port`);
-    t.true(portsOf(services[name]).some((p) => p.host === port && p.container === port), `${name} publishes ${port}`);
+    t.true(
+      portsOf(services[name]).some((p) => p.host === port && p.container === port),
+      `${name} publishes ${port}`,
+    );
   }
 });
 
@@ -139,7 +146,13 @@ test('compose: the etcd members agree on one initial cluster naming each of them
   t.is(members.length, 3);
   const flag = (name: string, key: string) => (services[name].command as string[]).find((a) => a.startsWith(`--${key}=`))?.slice(key.length + 3);
   const cluster = flag(members[0]!, 'initial-cluster')!;
-  t.deepEqual(cluster.split(',').map((e) => e.split('=')[0]).sort(), members);
+  t.deepEqual(
+    cluster
+      .split(',')
+      .map((e) => e.split('=')[0])
+      .sort(),
+    members,
+  );
   for (const name of members) {
     t.is(flag(name, 'initial-cluster'), cluster, `${name} --initial-cluster`);
     t.is(flag(name, 'name'), name);
@@ -186,15 +199,25 @@ test('deploy/genesis.json is the embedded dev genesis, Prague active at genesis'
 
 /** `.dockerignore` patterns: a path is excluded by an equal pattern, a directory prefix, or a glob on its segments. */
 function dockerIgnored(path: string): boolean {
-  const patterns = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const patterns = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   return patterns.some((p) => {
-    const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}(/|$)`);
+    const re = new RegExp(
+      `^${p
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*')}(/|$)`,
+    );
     return re.test(path);
   });
 }
 
 test('Dockerfile: multi-stage, builds with npm run build, runs dist/cli/main.js as a non-root user with a health check', (t) => {
-  const lines = read('Dockerfile').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+  const lines = read('Dockerfile')
+    .split('\n')
+    .filter((l) => l.trim() && !l.trim().startsWith('#'));
   const stages: string[][] = [];
   for (const line of lines) {
     if (/^FROM\s/i.test(line)) stages.push([]);
@@ -260,11 +283,13 @@ test('k8s: every manifest has a known kind, its apiVersion, a name, and the leas
   t.deepEqual([...kustomization.resources].sort(), [...manifestFiles].sort());
 });
 
-test('k8s: the RBAC lets the pods get, create and update the lease Baton uses', (t) => {
+test('k8s: the RBAC lets the pods get, create, update and list the leases Baton uses (its own health Lease among them)', (t) => {
   const accounts = new Set(workloads.map((w) => w.spec.template.spec.serviceAccountName));
   for (const account of accounts) {
     t.truthy(named('ServiceAccount', account), `ServiceAccount ${account}`);
-    const bindings = manifests.filter((m) => m.kind === 'RoleBinding' && m.subjects.some((s: Dict) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === LEASE.namespace));
+    const bindings = manifests.filter(
+      (m) => m.kind === 'RoleBinding' && m.subjects.some((s: Dict) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === LEASE.namespace),
+    );
     const verbs = new Set<string>();
     for (const b of bindings) {
       const role = named(b.roleRef.kind, b.roleRef.name);
@@ -276,7 +301,7 @@ test('k8s: the RBAC lets the pods get, create and update the lease Baton uses', 
         for (const v of rule.verbs) verbs.add(v);
       }
     }
-    for (const v of ['get', 'create', 'update']) t.true(verbs.has(v), `${account} may ${v} lease ${LEASE.namespace}/${LEASE.name}`);
+    for (const v of ['get', 'create', 'update', 'list']) t.true(verbs.has(v), `${account} may ${v} lease ${LEASE.namespace}/${LEASE.name}`);
   }
 });
 
@@ -332,10 +357,13 @@ test('k8s: a workload per role; every env var is an option and each Baton contai
       const config = configOf({ ...env, BATON_JWT_SECRET_FILE: jwtFile });
       t.is(config.leaseBackend, 'kubernetes', `${where}: the kubernetes lease`);
       t.is(config.instanceId, `${w.metadata.name}-0`, `${where}: the pod name is the instance id`);
-      if (config.role === 'leader') t.true(config.advertiseUrl?.startsWith(`http://${w.metadata.name}-0.${w.spec.serviceName}.`), `${where}: advertises its pod DNS name`);
+      if (config.role === 'leader')
+        t.true(config.advertiseUrl?.startsWith(`http://${w.metadata.name}-0.${w.spec.serviceName}.`), `${where}: advertises its pod DNS name`);
       roles.set(config.role, w);
       // The Geth sidecar shares the JWT secret file.
-      const geth = [...(pod.initContainers ?? []), ...pod.containers].find((x: Dict) => (x.args ?? []).some((a: string) => a === `--authrpc.jwtsecret=${env.BATON_JWT_SECRET_FILE}`));
+      const geth = [...(pod.initContainers ?? []), ...pod.containers].find((x: Dict) =>
+        (x.args ?? []).some((a: string) => a === `--authrpc.jwtsecret=${env.BATON_JWT_SECRET_FILE}`),
+      );
       t.truthy(geth, `${where}: an EL reads the same JWT secret file`);
       t.true(geth.args.includes(`--authrpc.port=${new URL(config.ethClientUrl!).port}`), `${where}: BATON_ETH_CLIENT_URL is that EL's Engine API`);
     }
@@ -351,7 +379,10 @@ test('k8s: every Service selects pods and targets ports they declare', (t) => {
     for (const port of s.spec.ports) {
       for (const w of pods) {
         const ports = w.spec.template.spec.containers.flatMap((c: Dict) => c.ports ?? []);
-        t.true(ports.some((p: Dict) => p.name === port.targetPort || p.containerPort === port.targetPort), `Service ${s.metadata.name} port ${port.name} → ${w.metadata.name}`);
+        t.true(
+          ports.some((p: Dict) => p.name === port.targetPort || p.containerPort === port.targetPort),
+          `Service ${s.metadata.name} port ${port.name} → ${w.metadata.name}`,
+        );
       }
     }
   }

@@ -4,10 +4,11 @@
  * circle. Read from the source text (relative `import`/`export … from` and `import()`), so it needs
  * no build and fails on the commit that breaks the rule.
  */
-import test from 'ava';
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 
@@ -29,7 +30,9 @@ function sourceFiles(dir: string): string[] {
 /** `src`-relative paths of the files `file` imports (relative specifiers only; `.js` means the `.ts` source). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
+  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)].map(
+    (m) => m[1] ?? m[2]!,
+  );
   return specs.map((spec) => relative(SRC, normalize(join(dirname(file), spec))).replace(/\.js$/, '.ts'));
 }
 
@@ -69,7 +72,10 @@ function cycles(edges: Map<string, string[]>): string[][] {
 }
 
 test('every file of src/ belongs to a layer', (t) => {
-  t.deepEqual(files.filter((f) => LAYER[top(f)] === undefined), []);
+  t.deepEqual(
+    files.filter((f) => LAYER[top(f)] === undefined),
+    [],
+  );
 });
 
 test('imports only run down the layers: cli → node → actors → adapters, tasks → types, runtime', (t) => {

@@ -7,7 +7,17 @@ import * as baton from 'baton';
 const EXAMPLE = fileURLToPath(new URL('../../examples/elector.ts', import.meta.url));
 
 test('the package entry exports the Elector, the lease backends and the feed client', (t) => {
-  for (const name of ['Elector', 'ELECTOR_DEFAULTS', 'createLeaseBackend', 'RedisLease', 'PostgresLease', 'EtcdLease', 'KubernetesLease', 'FileLease', 'FeedClient']) {
+  for (const name of [
+    'Elector',
+    'ELECTOR_DEFAULTS',
+    'createLeaseBackend',
+    'RedisLease',
+    'PostgresLease',
+    'EtcdLease',
+    'KubernetesLease',
+    'FileLease',
+    'FeedClient',
+  ]) {
     t.truthy((baton as Record<string, unknown>)[name], `${name} is exported`);
   }
   t.deepEqual(baton.ELECTOR_DEFAULTS, { leaseDurationMs: 15_000, renewIntervalMs: 5_000, retryIntervalMs: 2_000, maxRenewFailures: 3 });

@@ -1,16 +1,16 @@
-import { createHash } from "node:crypto";
-import { mkdirSync, realpathSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { CodedError } from "../../runtime/errors.js";
+import { createHash } from 'node:crypto';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CodedError } from '../../runtime/errors.js';
 
 /** Why a data directory could not be locked. */
 export const DataDirErrorCode = {
   /** Another live process holds the directory. */
-  DATA_DIR_LOCKED: "DATA_DIR_LOCKED",
+  DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
   /** The directory cannot be created or resolved. */
-  DATA_DIR_UNUSABLE: "DATA_DIR_UNUSABLE",
+  DATA_DIR_UNUSABLE: 'DATA_DIR_UNUSABLE',
 } as const;
 export type DataDirErrorCode = (typeof DataDirErrorCode)[keyof typeof DataDirErrorCode];
 
@@ -61,17 +61,17 @@ export async function lockDataDir(dir: string, identity: { instanceId: string })
   try {
     await listenOn(server, name);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
       throw new DataDirError(DataDirErrorCode.DATA_DIR_UNUSABLE, `cannot lock ${dir}: ${(err as Error).message}`, { dir });
     }
     const other = await askHolder(name);
-    if (other === null && process.platform !== "linux") {
+    if (other === null && process.platform !== 'linux') {
       // A socket file whose owner died: nobody answers on it. Remove it and try once more.
-      const { rm } = await import("node:fs/promises");
+      const { rm } = await import('node:fs/promises');
       await rm(name, { force: true });
       await listenOn(server, name);
     } else {
-      const who = other ? `pid ${other.pid} (instance ${other.instanceId}, since ${other.since})` : "another process (it did not say which)";
+      const who = other ? `pid ${other.pid} (instance ${other.instanceId}, since ${other.since})` : 'another process (it did not say which)';
       throw new DataDirError(DataDirErrorCode.DATA_DIR_LOCKED, `${dir} is in use by ${who}; stop that node or give this one another --data-dir`, {
         dir,
         ...(other ? { holderPid: String(other.pid), holderInstanceId: other.instanceId } : {}),
@@ -87,9 +87,9 @@ export async function lockDataDir(dir: string, identity: { instanceId: string })
 
 /** The socket name for a directory: a hash keeps it short (socket names are limited to ~100 bytes). */
 function socketName(realDir: string): string {
-  const digest = createHash("sha256").update(realDir).digest("hex").slice(0, 32);
-  if (process.platform === "linux") return `\0baton-data-dir-${digest}`;
-  const dir = join(tmpdir(), "baton-locks");
+  const digest = createHash('sha256').update(realDir).digest('hex').slice(0, 32);
+  if (process.platform === 'linux') return `\0baton-data-dir-${digest}`;
+  const dir = join(tmpdir(), 'baton-locks');
   mkdirSync(dir, { recursive: true });
   return join(dir, `${digest}.sock`);
 }
@@ -97,9 +97,9 @@ function socketName(realDir: string): string {
 function listenOn(server: Server, name: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
-    server.once("error", onError);
+    server.once('error', onError);
     server.listen(name, () => {
-      server.off("error", onError);
+      server.off('error', onError);
       resolve();
     });
   });
@@ -108,21 +108,21 @@ function listenOn(server: Server, name: string): Promise<void> {
 /** What the holder says about itself, or null if nobody answers on the name. */
 function askHolder(name: string): Promise<DataDirHolder | null> {
   return new Promise((resolve) => {
-    let text = "";
+    let text = '';
     const socket = connect(name);
     const done = (value: DataDirHolder | null) => {
       socket.destroy();
       resolve(value);
     };
     socket.setTimeout(HOLDER_ANSWER_MS, () => done(null));
-    socket.on("data", (chunk) => (text += chunk.toString("utf8")));
-    socket.on("end", () => {
+    socket.on('data', (chunk) => (text += chunk.toString('utf8')));
+    socket.on('end', () => {
       try {
         done(JSON.parse(text) as DataDirHolder);
       } catch {
         done(null);
       }
     });
-    socket.on("error", () => done(null));
+    socket.on('error', () => done(null));
   });
 }

@@ -1,12 +1,24 @@
-import { EngineError, EngineErrorCode } from "./errors.js";
-import { type BlockTag, type CallOptions, type EngineApi } from "./interface.js";
-import { PAYLOAD_STATUSES, type ElBlock, type Data, type ExecutionPayloadV3, type ForkchoiceStateV1, type ForkchoiceUpdatedResponse, type GetPayloadV4Response, type PayloadAttributesV3, type PayloadStatus, type PayloadStatusV1, type TransactionReceipt } from "../../types/engine.js";
-import { JsonRpcHttp } from "./jsonRpc.js";
-import { JwtSigner } from "./jwt.js";
-import type { EngineOptions } from "./options.js";
+import {
+  type Data,
+  type ElBlock,
+  type ExecutionPayloadV3,
+  type ForkchoiceStateV1,
+  type ForkchoiceUpdatedResponse,
+  type GetPayloadV4Response,
+  PAYLOAD_STATUSES,
+  type PayloadAttributesV3,
+  type PayloadStatus,
+  type PayloadStatusV1,
+  type TransactionReceipt,
+} from '../../types/engine.js';
+import { EngineError, EngineErrorCode } from './errors.js';
+import type { BlockTag, CallOptions, EngineApi } from './interface.js';
+import { JsonRpcHttp } from './jsonRpc.js';
+import { JwtSigner } from './jwt.js';
+import type { EngineOptions } from './options.js';
 
 /** The Engine methods Baton calls, announced to the EL in `engine_exchangeCapabilities`. */
-export const BATON_ENGINE_METHODS = ["engine_forkchoiceUpdatedV3", "engine_getPayloadV4", "engine_newPayloadV4"] as const;
+export const BATON_ENGINE_METHODS = ['engine_forkchoiceUpdatedV3', 'engine_getPayloadV4', 'engine_newPayloadV4'] as const;
 
 export interface EngineModules {
   /** Fires on node stop: aborts every request in flight or queued. */
@@ -36,35 +48,31 @@ export class HttpEngineClient implements EngineApi {
   }
 
   async exchangeCapabilities(opts?: CallOptions): Promise<string[]> {
-    const method = "engine_exchangeCapabilities";
+    const method = 'engine_exchangeCapabilities';
     const raw = await this.engine(method, [[...BATON_ENGINE_METHODS]], this.opts.timeouts.exchangeCapabilitiesMs, opts);
     if (!isStringArray(raw)) throw parseError(method, raw);
     return raw;
   }
 
-  forkchoiceUpdatedV3(
-    state: ForkchoiceStateV1,
-    attributes?: PayloadAttributesV3 | null,
-    opts?: CallOptions,
-  ): Promise<ForkchoiceUpdatedResponse> {
-    const method = "engine_forkchoiceUpdatedV3";
+  forkchoiceUpdatedV3(state: ForkchoiceStateV1, attributes?: PayloadAttributesV3 | null, opts?: CallOptions): Promise<ForkchoiceUpdatedResponse> {
+    const method = 'engine_forkchoiceUpdatedV3';
     return this.serialised(async () => {
       const raw = await this.engine(method, [state, attributes ?? null], this.opts.timeouts.forkchoiceUpdatedMs, opts);
       if (!isObject(raw)) throw parseError(method, raw);
       const payloadId = raw.payloadId ?? null;
-      if (payloadId !== null && typeof payloadId !== "string") throw parseError(method, raw);
+      if (payloadId !== null && typeof payloadId !== 'string') throw parseError(method, raw);
       return { payloadStatus: toPayloadStatus(method, raw.payloadStatus), payloadId };
     });
   }
 
   async getPayloadV4(payloadId: Data, opts?: CallOptions): Promise<GetPayloadV4Response> {
-    const method = "engine_getPayloadV4";
+    const method = 'engine_getPayloadV4';
     const raw = await this.engine(method, [payloadId], this.opts.timeouts.getPayloadMs, opts);
     if (
       !isObject(raw) ||
       !isExecutionPayload(raw.executionPayload) ||
       !isStringArray(raw.executionRequests) ||
-      typeof raw.blockValue !== "string" ||
+      typeof raw.blockValue !== 'string' ||
       !isObject(raw.blobsBundle)
     ) {
       throw parseError(method, raw);
@@ -72,7 +80,7 @@ export class HttpEngineClient implements EngineApi {
     return {
       executionPayload: raw.executionPayload,
       blockValue: raw.blockValue,
-      blobsBundle: raw.blobsBundle as unknown as GetPayloadV4Response["blobsBundle"],
+      blobsBundle: raw.blobsBundle as unknown as GetPayloadV4Response['blobsBundle'],
       shouldOverrideBuilder: raw.shouldOverrideBuilder === true,
       executionRequests: raw.executionRequests,
     };
@@ -85,43 +93,41 @@ export class HttpEngineClient implements EngineApi {
     executionRequests: Data[],
     opts?: CallOptions,
   ): Promise<PayloadStatusV1> {
-    const method = "engine_newPayloadV4";
+    const method = 'engine_newPayloadV4';
     const params = [payload, versionedHashes, parentBeaconBlockRoot, executionRequests];
-    return this.serialised(async () =>
-      toPayloadStatus(method, await this.engine(method, params, this.opts.timeouts.newPayloadMs, opts)),
-    );
+    return this.serialised(async () => toPayloadStatus(method, await this.engine(method, params, this.opts.timeouts.newPayloadMs, opts)));
   }
 
   async getBlockByNumber(block: BlockTag | bigint | number, opts?: CallOptions): Promise<ElBlock | null> {
-    const method = "eth_getBlockByNumber";
-    const tag = typeof block === "string" ? block : `0x${block.toString(16)}`;
+    const method = 'eth_getBlockByNumber';
+    const tag = typeof block === 'string' ? block : `0x${block.toString(16)}`;
     const raw = await this.eth(method, [tag, false], opts);
     if (raw === null) return null;
-    if (!isObject(raw) || !allStrings(raw, ["number", "hash", "parentHash", "timestamp"])) throw parseError(method, raw);
+    if (!isObject(raw) || !allStrings(raw, ['number', 'hash', 'parentHash', 'timestamp'])) throw parseError(method, raw);
     return { number: BigInt(raw.number), hash: raw.hash, parentHash: raw.parentHash, timestamp: BigInt(raw.timestamp) };
   }
 
   async chainId(opts?: CallOptions): Promise<bigint> {
-    const raw = await this.eth("eth_chainId", [], opts);
-    if (typeof raw !== "string" || !/^0x[0-9a-f]+$/i.test(raw)) throw parseError("eth_chainId", raw);
+    const raw = await this.eth('eth_chainId', [], opts);
+    if (typeof raw !== 'string' || !/^0x[0-9a-f]+$/i.test(raw)) throw parseError('eth_chainId', raw);
     return BigInt(raw);
   }
 
   async sendRawTransaction(rawTx: Data, opts?: CallOptions): Promise<Data> {
-    const raw = await this.eth("eth_sendRawTransaction", [rawTx], opts);
-    if (typeof raw !== "string") throw parseError("eth_sendRawTransaction", raw);
+    const raw = await this.eth('eth_sendRawTransaction', [rawTx], opts);
+    if (typeof raw !== 'string') throw parseError('eth_sendRawTransaction', raw);
     return raw;
   }
 
   async getTransactionReceipt(txHash: Data, opts?: CallOptions): Promise<TransactionReceipt | null> {
-    const method = "eth_getTransactionReceipt";
+    const method = 'eth_getTransactionReceipt';
     const raw = await this.eth(method, [txHash], opts);
     if (raw === null) return null;
-    if (!isObject(raw) || !allStrings(raw, ["transactionHash", "blockHash", "blockNumber", "status", "gasUsed", "from"])) {
+    if (!isObject(raw) || !allStrings(raw, ['transactionHash', 'blockHash', 'blockNumber', 'status', 'gasUsed', 'from'])) {
       throw parseError(method, raw);
     }
     const { transactionHash, blockHash, blockNumber, status, gasUsed, from } = raw;
-    return { transactionHash, blockHash, blockNumber, status, gasUsed, from, to: typeof raw.to === "string" ? raw.to : null };
+    return { transactionHash, blockHash, blockNumber, status, gasUsed, from, to: typeof raw.to === 'string' ? raw.to : null };
   }
 
   private engine(method: string, params: unknown[], timeoutMs: number, opts?: CallOptions): Promise<unknown> {
@@ -149,51 +155,43 @@ export class HttpEngineClient implements EngineApi {
 
 function toPayloadStatus(method: string, raw: unknown): PayloadStatusV1 {
   if (!isObject(raw) || !PAYLOAD_STATUSES.includes(raw.status as PayloadStatus)) throw parseError(method, raw);
-  const latestValidHash = typeof raw.latestValidHash === "string" ? raw.latestValidHash : null;
-  const validationError = typeof raw.validationError === "string" ? raw.validationError : null;
+  const latestValidHash = typeof raw.latestValidHash === 'string' ? raw.latestValidHash : null;
+  const validationError = typeof raw.validationError === 'string' ? raw.validationError : null;
   return { status: raw.status as PayloadStatus, latestValidHash, validationError };
 }
 
 const PAYLOAD_STRING_FIELDS = [
-  "parentHash",
-  "feeRecipient",
-  "stateRoot",
-  "receiptsRoot",
-  "logsBloom",
-  "prevRandao",
-  "blockNumber",
-  "gasLimit",
-  "gasUsed",
-  "timestamp",
-  "extraData",
-  "baseFeePerGas",
-  "blockHash",
-  "blobGasUsed",
-  "excessBlobGas",
+  'parentHash',
+  'feeRecipient',
+  'stateRoot',
+  'receiptsRoot',
+  'logsBloom',
+  'prevRandao',
+  'blockNumber',
+  'gasLimit',
+  'gasUsed',
+  'timestamp',
+  'extraData',
+  'baseFeePerGas',
+  'blockHash',
+  'blobGasUsed',
+  'excessBlobGas',
 ] as const;
 
 function isExecutionPayload(v: unknown): v is ExecutionPayloadV3 {
-  return (
-    isObject(v) &&
-    allStrings(v, PAYLOAD_STRING_FIELDS) &&
-    isStringArray(v.transactions) &&
-    Array.isArray(v.withdrawals)
-  );
+  return isObject(v) && allStrings(v, PAYLOAD_STRING_FIELDS) && isStringArray(v.transactions) && Array.isArray(v.withdrawals);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function isStringArray(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every((x) => typeof x === "string");
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
 }
 
-function allStrings<K extends string>(
-  o: Record<string, unknown>,
-  keys: readonly K[],
-): o is Record<string, unknown> & Record<K, string> {
-  return keys.every((k) => typeof o[k] === "string");
+function allStrings<K extends string>(o: Record<string, unknown>, keys: readonly K[]): o is Record<string, unknown> & Record<K, string> {
+  return keys.every((k) => typeof o[k] === 'string');
 }
 
 function parseError(method: string, raw: unknown): EngineError {

@@ -12,10 +12,10 @@ import type {
   PayloadAttributesV3,
   PayloadStatusV1,
   TransactionReceipt,
-} from "../../types/engine.js";
+} from '../../types/engine.js';
 
 /** Block tags accepted by `eth_getBlockByNumber`, besides a number. */
-export type BlockTag = "latest" | "earliest" | "pending" | "safe" | "finalized";
+export type BlockTag = 'latest' | 'earliest' | 'pending' | 'safe' | 'finalized';
 
 /** Per-call options. The signal is combined with the client's own and the method's timeout. */
 export interface CallOptions {
@@ -28,11 +28,7 @@ export interface CallOptions {
  */
 export interface EngineApi {
   exchangeCapabilities(opts?: CallOptions): Promise<string[]>;
-  forkchoiceUpdatedV3(
-    state: ForkchoiceStateV1,
-    attributes?: PayloadAttributesV3 | null,
-    opts?: CallOptions,
-  ): Promise<ForkchoiceUpdatedResponse>;
+  forkchoiceUpdatedV3(state: ForkchoiceStateV1, attributes?: PayloadAttributesV3 | null, opts?: CallOptions): Promise<ForkchoiceUpdatedResponse>;
   getPayloadV4(payloadId: Data, opts?: CallOptions): Promise<GetPayloadV4Response>;
   newPayloadV4(
     payload: ExecutionPayloadV3,

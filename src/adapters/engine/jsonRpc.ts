@@ -1,5 +1,5 @@
-import { EngineError, EngineErrorCode, engineCodeForRpcError } from "./errors.js";
-import type { JwtSigner } from "./jwt.js";
+import { EngineError, EngineErrorCode, engineCodeForRpcError } from './errors.js';
+import type { JwtSigner } from './jwt.js';
 
 /** How much of an unexpected body goes into an error message: enough to recognise an HTML page. */
 const MAX_BODY_IN_ERROR = 300;
@@ -43,16 +43,16 @@ export class JsonRpcHttp {
       controller.abort();
     }, timeoutMs);
     const onParentAbort = (): void => controller.abort();
-    for (const s of parents) s.addEventListener("abort", onParentAbort, { once: true });
+    for (const s of parents) s.addEventListener('abort', onParentAbort, { once: true });
 
     const id = this.nextId++;
     try {
-      const headers: Record<string, string> = { "content-type": "application/json" };
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (signer !== null) headers.authorization = `Bearer ${await signer.token()}`;
       const res = await fetch(url, {
-        method: "POST",
+        method: 'POST',
         headers,
-        body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+        body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
         signal: controller.signal,
       });
       const text = await res.text();
@@ -67,7 +67,7 @@ export class JsonRpcHttp {
       throw unreachable(e, meta);
     } finally {
       clearTimeout(timer);
-      for (const s of parents) s.removeEventListener("abort", onParentAbort);
+      for (const s of parents) s.removeEventListener('abort', onParentAbort);
     }
   }
 }
@@ -76,23 +76,22 @@ export class JsonRpcHttp {
 function unwrap(status: number, text: string, id: number, meta: { method: string; url: string }): unknown {
   const { method } = meta;
   if (status === 401 || status === 403) {
-    throw new EngineError(
-      EngineErrorCode.UNAUTHORIZED,
-      `${method}: HTTP ${status}, the EL rejected the JWT (wrong secret, or clocks more than 60 s apart)`,
-      { ...meta, status },
-    );
+    throw new EngineError(EngineErrorCode.UNAUTHORIZED, `${method}: HTTP ${status}, the EL rejected the JWT (wrong secret, or clocks more than 60 s apart)`, {
+      ...meta,
+      status,
+    });
   }
   let body: JsonRpcResponse | null = null;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) body = parsed as JsonRpcResponse;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as JsonRpcResponse;
   } catch {
     // Not JSON: reported below as HTTP or PARSE depending on the status.
   }
   // Some ELs answer RPC errors with a 4xx/5xx status; the JSON-RPC error is the better report.
   if (body?.error !== undefined) {
-    const rpcCode = typeof body.error.code === "number" ? body.error.code : NaN;
-    const message = typeof body.error.message === "string" ? body.error.message : JSON.stringify(body.error);
+    const rpcCode = typeof body.error.code === 'number' ? body.error.code : NaN;
+    const message = typeof body.error.message === 'string' ? body.error.message : JSON.stringify(body.error);
     throw new EngineError(engineCodeForRpcError(rpcCode), `${method}: RPC error ${rpcCode}: ${message}`, {
       ...meta,
       rpcCode,
@@ -106,7 +105,7 @@ function unwrap(status: number, text: string, id: number, meta: { method: string
       status,
     });
   }
-  if (body === null || !("result" in body) || body.id !== id) {
+  if (body === null || !('result' in body) || body.id !== id) {
     throw new EngineError(EngineErrorCode.PARSE, `${method}: not a JSON-RPC response: ${text.slice(0, MAX_BODY_IN_ERROR)}`, meta);
   }
   return body.result;
@@ -115,7 +114,7 @@ function unwrap(status: number, text: string, id: number, meta: { method: string
 /** fetch() rejects with `TypeError: fetch failed` and the socket error as `cause`. */
 function unreachable(e: unknown, meta: { method: string; url: string }): EngineError {
   const cause = (e as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const detail = typeof cause?.code === "string" ? cause.code : String(cause?.message ?? (e as Error).message);
+  const detail = typeof cause?.code === 'string' ? cause.code : String(cause?.message ?? (e as Error).message);
   const err = new EngineError(EngineErrorCode.UNREACHABLE, `${meta.method}: ${meta.url} unreachable: ${detail}`, {
     ...meta,
     cause: detail,

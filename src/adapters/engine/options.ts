@@ -42,8 +42,6 @@ export const defaultEngineTimeouts: EngineTimeouts = {
 };
 
 /** Fills in the defaults; explicit `timeouts` fields win over the spec values. */
-export function engineOptions(
-  opts: Omit<EngineOptions, "timeouts"> & { timeouts?: Partial<EngineTimeouts> },
-): EngineOptions {
+export function engineOptions(opts: Omit<EngineOptions, 'timeouts'> & { timeouts?: Partial<EngineTimeouts> }): EngineOptions {
   return { ...opts, timeouts: { ...defaultEngineTimeouts, ...opts.timeouts } };
 }

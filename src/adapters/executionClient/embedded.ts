@@ -1,14 +1,13 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import type { Logger } from "pino";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { ExecutionClientError, ExecutionClientErrorCode } from "./errors.js";
-import { freePorts } from "./freePort.js";
-import { devGenesis, readGenesisFile, type GethGenesis } from "./genesis.js";
-import { spawnLogged, type ChildExit } from "./loggedChild.js";
-import { defaultEmbeddedElOptions, type ElPorts, type EmbeddedElOptions } from "./options.js";
-
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { ExecutionClientError, ExecutionClientErrorCode } from './errors.js';
+import { freePorts } from './freePort.js';
+import { devGenesis, type GethGenesis, readGenesisFile } from './genesis.js';
+import { type ChildExit, spawnLogged } from './loggedChild.js';
+import { defaultEmbeddedElOptions, type ElPorts, type EmbeddedElOptions } from './options.js';
 
 /**
  * A running @ethereumjs/client child process. Note that the client accepts transactions only after
@@ -31,24 +30,21 @@ export interface EmbeddedEl {
 }
 
 /** File names inside `dataDir`. The genesis name also names the client's chain folder (`baton-genesis/`). */
-const FILES = { genesis: "baton-genesis.json", jwt: "jwtsecret.hex", log: "el.log", pid: "el.pid" } as const;
+const FILES = { genesis: 'baton-genesis.json', jwt: 'jwtsecret.hex', log: 'el.log', pid: 'el.pid' } as const;
 /** Printed by the client when start-up fails; it then keeps running without servers. */
-const FATAL_LINE = "Error starting client";
+const FATAL_LINE = 'Error starting client';
 /** Log lines quoted in a start error: enough for a stack trace. */
 const TAIL_LINES = 30;
 const POLL_INTERVAL_MS = 200;
 
-const CLI_PATH = fileURLToPath(import.meta.resolve("@ethereumjs/client"));
+const CLI_PATH = fileURLToPath(import.meta.resolve('@ethereumjs/client'));
 
 /**
  * Starts @ethereumjs/client as a child process on `dataDir` and resolves once it serves JSON-RPC
  * (its Engine API comes up with it; the engine adapter checks that with the JWT secret). Rejects
  * with the log tail if the child exits or reports a fatal error first, or with `EL_START_TIMEOUT`.
  */
-export async function startEmbeddedEl(
-  options: Partial<EmbeddedElOptions> & { dataDir: string },
-  modules: { logger?: Logger } = {},
-): Promise<EmbeddedEl> {
+export async function startEmbeddedEl(options: Partial<EmbeddedElOptions> & { dataDir: string }, modules: { logger?: Logger } = {}): Promise<EmbeddedEl> {
   // Absolute: the child runs with its working directory set to the data dir, where a relative path would name another place.
   const opts: EmbeddedElOptions = { ...defaultEmbeddedElOptions, ...options, dataDir: resolve(options.dataDir) };
   const { dataDir } = opts;
@@ -65,7 +61,7 @@ export async function startEmbeddedEl(
     logPath,
     stopTimeoutMs: opts.stopTimeoutMs,
     fatalLine: FATAL_LINE,
-    onLogError: (e) => modules.logger?.warn({ logPath, error: e.message }, "Embedded EL log not writable"),
+    onLogError: (e) => modules.logger?.warn({ logPath, error: e.message }, 'Embedded EL log not writable'),
   });
 
   await writeFile(join(dataDir, FILES.pid), String(child.pid));
@@ -81,7 +77,7 @@ export async function startEmbeddedEl(
       const why = failure ?? `Engine API not answering after ${opts.startTimeoutMs} ms`;
       const logTail = child.tail(TAIL_LINES);
       const line = tellingLine(logTail);
-      const said = line ? `it said: ${JSON.stringify(line.slice(0, 300))}` : "it printed nothing";
+      const said = line ? `it said: ${JSON.stringify(line.slice(0, 300))}` : 'it printed nothing';
       throw new ExecutionClientError(code, `embedded EL ${why}; ${said}; full log in ${logPath}`, { logPath, logTail });
     }
     if (await answers(rpcUrl)) break;
@@ -90,15 +86,18 @@ export async function startEmbeddedEl(
 
   const chainId = BigInt(genesis.config.chainId);
   const { pid, exited, stop } = child;
-  modules.logger?.info({
-    pid,
-    engineUrl,
-    rpcUrl,
-    p2pPort: ports.p2p,
-    chainId,
-    dataDir,
-    startMs: Date.now() - startedAt,
-  }, "Embedded EL started");
+  modules.logger?.info(
+    {
+      pid,
+      engineUrl,
+      rpcUrl,
+      p2pPort: ports.p2p,
+      chainId,
+      dataDir,
+      startMs: Date.now() - startedAt,
+    },
+    'Embedded EL started',
+  );
   return { engineUrl, rpcUrl, jwtSecret, ports, pid, chainId, dataDir, logPath, exited, stop };
 }
 
@@ -107,8 +106,11 @@ export async function startEmbeddedEl(
  * message (not a stack frame), else the last line printed. The whole tail is in the log file.
  */
 function tellingLine(tail: string): string {
-  const lines = tail.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  return lines.findLast((l) => /\w*Error: /.test(l)) ?? lines.findLast((l) => /\berror\b/i.test(l)) ?? lines.at(-1) ?? "";
+  const lines = tail
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  return lines.findLast((l) => /\w*Error: /.test(l)) ?? lines.findLast((l) => /\berror\b/i.test(l)) ?? lines.at(-1) ?? '';
 }
 
 /**
@@ -117,13 +119,13 @@ function tellingLine(tail: string): string {
  * is still alive and its command line names this data dir, it is killed before the new start.
  */
 async function killOrphan(pidPath: string, dataDir: string, logger?: Logger): Promise<void> {
-  const pid = Number(await readFile(pidPath, "utf8").catch(() => ""));
+  const pid = Number(await readFile(pidPath, 'utf8').catch(() => ''));
   if (!Number.isInteger(pid) || pid <= 0) return;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   if (!cmdline.includes(`--dataDir=${dataDir}`)) return;
-  logger?.warn({ pid, dataDir }, "Killing an orphaned embedded EL left by a killed node");
-  process.kill(pid, "SIGKILL");
-  for (let i = 0; i < 50 && (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")) !== ""; i++) {
+  logger?.warn({ pid, dataDir }, 'Killing an orphaned embedded EL left by a killed node');
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== ''; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -134,23 +136,23 @@ function clientFlags(opts: EmbeddedElOptions, ports: ElPorts): string[] {
     `--dataDir=${opts.dataDir}`,
     `--gethGenesis=${join(opts.dataDir, FILES.genesis)}`,
     // Post-merge with no peers: consider itself synced and follow the Engine API alone.
-    "--isSingleNode",
+    '--isSingleNode',
     // No peer discovery and no peers: each node gets its blocks from Baton, never from the network.
-    "--discDns=false",
-    "--discV4=false",
-    "--maxPeers=0",
+    '--discDns=false',
+    '--discV4=false',
+    '--maxPeers=0',
     `--port=${ports.p2p}`,
-    "--rpc",
+    '--rpc',
     `--rpcAddr=${opts.host}`,
     `--rpcPort=${ports.rpc}`,
-    "--rpcEngine",
+    '--rpcEngine',
     `--rpcEngineAddr=${opts.host}`,
     `--rpcEnginePort=${ports.engine}`,
     `--jwtSecret=${join(opts.dataDir, FILES.jwt)}`,
     `--logLevel=${opts.logLevel}`,
     // The console goes to our log file; the client's own file logs at debug level.
     // (`--logFile=false` would name a file "false": the option is untyped.)
-    "--no-logFile",
+    '--no-logFile',
   ];
 }
 
@@ -161,10 +163,10 @@ function clientFlags(opts: EmbeddedElOptions, ports: ElPorts): string[] {
 async function storeGenesis(dataDir: string, genesisPath: string | undefined): Promise<GethGenesis> {
   const path = join(dataDir, FILES.genesis);
   const requested = genesisPath === undefined ? undefined : await readGenesisFile(genesisPath);
-  const stored = await readFile(path, "utf8").then(
+  const stored = await readFile(path, 'utf8').then(
     (text) => JSON.parse(text) as GethGenesis,
     (e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") return undefined;
+      if (e.code === 'ENOENT') return undefined;
       throw e;
     },
   );
@@ -187,12 +189,12 @@ async function storeGenesis(dataDir: string, genesisPath: string | undefined): P
 async function answers(rpcUrl: string): Promise<boolean> {
   try {
     const res = await fetch(rpcUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
       signal: AbortSignal.timeout(POLL_INTERVAL_MS * 5),
     });
-    return res.ok && typeof ((await res.json()) as { result?: unknown }).result === "string";
+    return res.ok && typeof ((await res.json()) as { result?: unknown }).result === 'string';
   } catch {
     return false;
   }
@@ -204,13 +206,16 @@ const JWT_SECRET_HEX = /^(?:0x)?([0-9a-f]{64})$/i;
 /** Reuses the secret of a previous start so clients configured with it keep working. */
 async function loadOrCreateJwtSecret(path: string): Promise<Uint8Array> {
   try {
-    const hex = JWT_SECRET_HEX.exec((await readFile(path, "utf8")).trim())?.[1];
-    if (hex === undefined) throw new ExecutionClientError(ExecutionClientErrorCode.START_FAILED, `${path} does not hold a 32-byte hex JWT secret; remove it to get a new one`, { path });
-    return Uint8Array.from(Buffer.from(hex, "hex"));
+    const hex = JWT_SECRET_HEX.exec((await readFile(path, 'utf8')).trim())?.[1];
+    if (hex === undefined)
+      throw new ExecutionClientError(ExecutionClientErrorCode.START_FAILED, `${path} does not hold a 32-byte hex JWT secret; remove it to get a new one`, {
+        path,
+      });
+    return Uint8Array.from(Buffer.from(hex, 'hex'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   const secret = randomBytes(32);
-  await writeFile(path, `${secret.toString("hex")}\n`, { mode: 0o600 });
+  await writeFile(path, `${secret.toString('hex')}\n`, { mode: 0o600 });
   return new Uint8Array(secret);
 }

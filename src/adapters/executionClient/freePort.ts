@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:net";
+import { createServer, type Server } from 'node:net';
 
 /**
  * Picks `count` distinct free TCP ports on `host` by binding port-0 sockets, reading the numbers
@@ -6,20 +6,20 @@ import { createServer, type Server } from "node:net";
  * same number out twice. A small race remains (another process may take a port before the child
  * binds it); the caller sees it as a failed start.
  */
-export async function freePorts(count: number, host = "127.0.0.1"): Promise<number[]> {
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers: Server[] = [];
   try {
     for (let i = 0; i < count; i++) {
       const server = createServer();
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
+        server.once('error', reject);
         server.listen(0, host, () => resolve());
       });
     }
     return servers.map((s) => {
       const address = s.address();
-      if (address === null || typeof address === "string") throw new Error(`no TCP address for a socket on ${host}`);
+      if (address === null || typeof address === 'string') throw new Error(`no TCP address for a socket on ${host}`);
       return address.port;
     });
   } finally {

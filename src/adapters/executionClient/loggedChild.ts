@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 
 /** How much of the child's output is kept in memory for start errors. */
 const TAIL_CHARS = 8_000;
@@ -33,33 +33,33 @@ export interface LoggedChildOptions {
 
 /** Spawns `process.execPath args`; the child is SIGKILLed if this process exits without stop(). */
 export function spawnLogged(args: string[], opts: LoggedChildOptions): LoggedChild {
-  const log = createWriteStream(opts.logPath, { flags: "a" });
+  const log = createWriteStream(opts.logPath, { flags: 'a' });
   // A full disk must not crash the parent through an unhandled 'error' event.
-  log.on("error", (e) => opts.onLogError?.(e));
-  log.write(`--- ${new Date().toISOString()} spawn ${process.execPath} ${args.join(" ")}\n`);
+  log.on('error', (e) => opts.onLogError?.(e));
+  log.write(`--- ${new Date().toISOString()} spawn ${process.execPath} ${args.join(' ')}\n`);
   // Its own process group: a Ctrl-C at the terminal signals the whole foreground group, and the
   // EL must outlive the node's orderly shutdown (actors stop first, then `stop()` ends the child).
-  const child = spawn(process.execPath, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 
-  let tail = "";
+  let tail = '';
   let fatal = false;
   const state: { spawnError: Error | null } = { spawnError: null };
   const onOutput = (chunk: Buffer): void => {
     log.write(chunk);
-    tail = (tail + chunk.toString("utf8")).slice(-TAIL_CHARS);
+    tail = (tail + chunk.toString('utf8')).slice(-TAIL_CHARS);
     fatal ||= opts.fatalLine !== undefined && tail.includes(opts.fatalLine);
   };
-  child.stdout.on("data", onOutput);
-  child.stderr.on("data", onOutput);
-  child.once("error", (e) => (state.spawnError = e));
+  child.stdout.on('data', onOutput);
+  child.stderr.on('data', onOutput);
+  child.once('error', (e) => (state.spawnError = e));
 
   // An orphan would keep the ports and the database lock after a crash of the parent.
-  const killOnExit = (): void => void child.kill("SIGKILL");
-  process.once("exit", killOnExit);
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   // 'close' rather than 'exit': it comes after the stdio streams are drained into the log.
   const exited = new Promise<ChildExit>((resolve) => {
-    child.once("close", (code, signal) => {
-      process.removeListener("exit", killOnExit);
+    child.once('close', (code, signal) => {
+      process.removeListener('exit', killOnExit);
       log.end(`--- ${new Date().toISOString()} exited code=${code} signal=${signal}\n`);
       resolve({ code, signal });
     });
@@ -75,12 +75,12 @@ export function spawnLogged(args: string[], opts: LoggedChildOptions): LoggedChi
       if (gone()) return `exited (code ${child.exitCode}, signal ${child.signalCode})`;
       return fatal ? `printed "${opts.fatalLine}"` : null;
     },
-    tail: (n) => tail.trimEnd().split("\n").slice(-n).join("\n"),
+    tail: (n) => tail.trimEnd().split('\n').slice(-n).join('\n'),
     stop() {
       stopping ??= (async () => {
         if (gone()) return;
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), opts.stopTimeoutMs);
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), opts.stopTimeoutMs);
         await exited;
         clearTimeout(timer);
       })();

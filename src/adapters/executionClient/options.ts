@@ -35,12 +35,12 @@ export interface EmbeddedElOptions {
    */
   stopTimeoutMs: number;
   /** The client's console log level, captured in `<dataDir>/el.log`. */
-  logLevel: "error" | "warn" | "info" | "debug";
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 
-export const defaultEmbeddedElOptions: Omit<EmbeddedElOptions, "dataDir"> = {
-  host: "127.0.0.1",
+export const defaultEmbeddedElOptions: Omit<EmbeddedElOptions, 'dataDir'> = {
+  host: '127.0.0.1',
   startTimeoutMs: 60_000,
   stopTimeoutMs: 10_000,
-  logLevel: "info",
+  logLevel: 'info',
 };

@@ -1,7 +1,7 @@
-import type { Logger } from "pino";
-import { startEmbeddedEl, type EmbeddedEl } from "./embedded.js";
-import type { ChildExit } from "./loggedChild.js";
-import type { EmbeddedElOptions, ElPorts } from "./options.js";
+import type { Logger } from 'pino';
+import { type EmbeddedEl, startEmbeddedEl } from './embedded.js';
+import type { ChildExit } from './loggedChild.js';
+import type { ElPorts, EmbeddedElOptions } from './options.js';
 
 /** Restart delays after an unplanned exit: 1 s doubling to 30 s, so a crash loop is visible, not a busy loop. */
 const RESTART_MIN_MS = 1_000;
@@ -37,7 +37,7 @@ export class SupervisedEl {
   private current: EmbeddedEl;
   private stopping = false;
   private restartCount = 0;
-  private lastExit: ElProcessReport["lastExit"] = null;
+  private lastExit: ElProcessReport['lastExit'] = null;
   private restartError: string | null = null;
   private running = true;
   private timer: NodeJS.Timeout | null = null;
@@ -80,7 +80,13 @@ export class SupervisedEl {
   }
 
   report(): ElProcessReport {
-    return { running: this.running, pid: this.running ? this.current.pid : null, restarts: this.restartCount, lastExit: this.lastExit, restartError: this.restartError };
+    return {
+      running: this.running,
+      pid: this.running ? this.current.pid : null,
+      restarts: this.restartCount,
+      lastExit: this.lastExit,
+      restartError: this.restartError,
+    };
   }
 
   /** Stops the EL for good (SIGTERM, then SIGKILL after its stop timeout); no restart follows. */
@@ -101,7 +107,7 @@ export class SupervisedEl {
     this.running = false;
     this.lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString() };
     if (Date.now() - this.startedAt >= STABLE_AFTER_MS) this.delayMs = RESTART_MIN_MS;
-    this.modules.logger.error({ ...exit, pid: el.pid, log: el.logPath, restartInMs: this.delayMs }, "Embedded EL exited unexpectedly; restarting it");
+    this.modules.logger.error({ ...exit, pid: el.pid, log: el.logPath, restartInMs: this.delayMs }, 'Embedded EL exited unexpectedly; restarting it');
     this.scheduleRestart();
   }
 
@@ -124,10 +130,10 @@ export class SupervisedEl {
       this.current = el;
       this.restartError = null;
       this.watch(el);
-      this.modules.logger.warn({ pid: el.pid, restarts: this.restartCount }, "Embedded EL restarted");
+      this.modules.logger.warn({ pid: el.pid, restarts: this.restartCount }, 'Embedded EL restarted');
     } catch (err) {
       this.restartError = (err as Error).message;
-      this.modules.logger.error({ err, restartInMs: this.delayMs }, "Restarting the embedded EL failed; trying again");
+      this.modules.logger.error({ err, restartInMs: this.delayMs }, 'Restarting the embedded EL failed; trying again');
       this.scheduleRestart();
     }
   }

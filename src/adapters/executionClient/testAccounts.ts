@@ -1,12 +1,12 @@
-import { createCustomCommon, Hardfork, Mainnet } from "@ethereumjs/common";
-import { createFeeMarket1559Tx } from "@ethereumjs/tx";
-import { createHmac, pbkdf2Sync } from "node:crypto";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { keccak_256 } from "@noble/hashes/sha3.js";
-import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
+import { createHmac, pbkdf2Sync } from 'node:crypto';
+import { createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
+import { createFeeMarket1559Tx } from '@ethereumjs/tx';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 
 /** The Hardhat/Anvil/Foundry development mnemonic, so every dev tool knows the same accounts. */
-export const TEST_MNEMONIC = "test test test test test test test test test test test junk";
+export const TEST_MNEMONIC = 'test test test test test test test test test test test junk';
 
 /** How many accounts of the mnemonic the dev genesis funds (the Hardhat/Anvil default). */
 export const TEST_ACCOUNT_COUNT = 10;
@@ -30,8 +30,8 @@ const CURVE_ORDER = secp256k1.Point.Fn.ORDER;
  * ~0.5 s for 2048 rounds of SHA-512 in JS).
  */
 export function deriveAccounts(mnemonic: string, count: number): TestAccount[] {
-  const seed = pbkdf2Sync(mnemonic.normalize("NFKD"), "mnemonic", 2048, 64, "sha512");
-  const master = hmacSha512(utf8ToBytes("Bitcoin seed"), seed);
+  const seed = pbkdf2Sync(mnemonic.normalize('NFKD'), 'mnemonic', 2048, 64, 'sha512');
+  const master = hmacSha512(utf8ToBytes('Bitcoin seed'), seed);
   let node = { key: master.slice(0, 32), chainCode: master.slice(32) };
   for (const i of [44 + HARDENED, 60 + HARDENED, HARDENED, 0]) node = deriveChild(node, i);
   return Array.from({ length: count }, (_, index) => {
@@ -50,16 +50,14 @@ export function testAccounts(): TestAccount[] {
 
 function deriveChild(parent: { key: Uint8Array; chainCode: Uint8Array }, index: number) {
   const data =
-    index >= HARDENED
-      ? concatBytes(new Uint8Array([0]), parent.key, ser32(index))
-      : concatBytes(secp256k1.getPublicKey(parent.key, true), ser32(index));
+    index >= HARDENED ? concatBytes(new Uint8Array([0]), parent.key, ser32(index)) : concatBytes(secp256k1.getPublicKey(parent.key, true), ser32(index));
   const i = hmacSha512(parent.chainCode, data);
   const child = (BigInt(`0x${bytesToHex(i.slice(0, 32))}`) + BigInt(`0x${bytesToHex(parent.key)}`)) % CURVE_ORDER;
-  return { key: hexToBytes(child.toString(16).padStart(64, "0")), chainCode: i.slice(32) };
+  return { key: hexToBytes(child.toString(16).padStart(64, '0')), chainCode: i.slice(32) };
 }
 
 function hmacSha512(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac("sha512", key).update(data).digest());
+  return new Uint8Array(createHmac('sha512', key).update(data).digest());
 }
 
 function ser32(i: number): Uint8Array {
@@ -76,8 +74,8 @@ function addressOf(privateKey: Uint8Array): string {
 /** EIP-55 mixed-case checksum of a 20-byte hex address (without 0x). */
 function toChecksumAddress(hex: string): string {
   const hash = bytesToHex(keccak_256(utf8ToBytes(hex)));
-  let out = "0x";
-  for (let i = 0; i < hex.length; i++) out += parseInt(hash[i] ?? "0", 16) >= 8 ? hex[i]!.toUpperCase() : hex[i];
+  let out = '0x';
+  for (let i = 0; i < hex.length; i++) out += parseInt(hash[i] ?? '0', 16) >= 8 ? hex[i]!.toUpperCase() : hex[i];
   return out;
 }
 

@@ -4,5 +4,5 @@
  */
 export { FeedClient, type FeedClientEvents, type FeedClientOptions, type FeedClientProblem } from './client.js';
 export { defaultFeedOptions, type FeedOptions } from './options.js';
-export { FeedCloseCode, FeedErrorCode, type FeedEncoding, type SubscribeRequest } from './protocol.js';
-export { FeedServer, attachFeed, feedSink, type FeedModules } from './server.js';
+export { FeedCloseCode, type FeedEncoding, FeedErrorCode, type SubscribeRequest } from './protocol.js';
+export { attachFeed, type FeedModules, FeedServer, feedSink } from './server.js';

@@ -17,8 +17,8 @@
  *   Errors are always JSON text: `{"type":"error","code","message"}`; the connection stays open.
  */
 import { decode, encode } from '../../runtime/codec.js';
-import { stringifyJson } from '../http/reply.js';
 import type { FeedBlock } from '../../types/block.js';
+import { stringifyJson } from '../http/reply.js';
 
 export type FeedEncoding = 'json' | 'msgpack';
 

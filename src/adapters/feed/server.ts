@@ -1,12 +1,20 @@
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
+import type { FeedBlock, StoredBlock } from '../../types/block.js';
 import type { BlockSink } from '../../types/sink.js';
 import type { IBlockStore } from '../postgres/interface.js';
-import type { StoredBlock } from '../../types/block.js';
-import { HARD_MESSAGE_LIMIT_FACTOR, defaultFeedOptions, type FeedOptions } from './options.js';
-import { FeedCloseCode, FeedErrorCode, encodeBlockFrame, encodeErrorFrame, parseSubscribe, topicOf, type FeedEncoding, type SubscribeRequest } from './protocol.js';
-import { type FeedBlock } from '../../types/block.js';
+import { defaultFeedOptions, type FeedOptions, HARD_MESSAGE_LIMIT_FACTOR } from './options.js';
+import {
+  encodeBlockFrame,
+  encodeErrorFrame,
+  FeedCloseCode,
+  type FeedEncoding,
+  FeedErrorCode,
+  parseSubscribe,
+  type SubscribeRequest,
+  topicOf,
+} from './protocol.js';
 
 export interface FeedModules {
   /** Replay source: committed blocks only (DESIGN §4), read page by page. */
@@ -41,7 +49,12 @@ type Ws = WebSocket<SocketState>;
 /** How often a replay waiting for room re-checks the buffer (see `writable`). */
 const DRAIN_POLL_MS = 25;
 
-const ALL_TOPICS: [FeedEncoding, boolean][] = [['json', false], ['json', true], ['msgpack', false], ['msgpack', true]];
+const ALL_TOPICS: [FeedEncoding, boolean][] = [
+  ['json', false],
+  ['json', true],
+  ['msgpack', false],
+  ['msgpack', true],
+];
 
 /**
  * The WebSocket block feed (DESIGN §6). Live blocks go out through uWS topics, one per
@@ -151,7 +164,10 @@ export class FeedServer {
 
   private onUpgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
     if (this.closed || this.sockets.size >= this.opts.maxSubscribers) {
-      res.writeStatus('503 Service Unavailable').writeHeader('retry-after', '5').end(this.closed ? 'feed is shutting down' : 'feed is full');
+      res
+        .writeStatus('503 Service Unavailable')
+        .writeHeader('retry-after', '5')
+        .end(this.closed ? 'feed is shutting down' : 'feed is full');
       return;
     }
     const state: SocketState = { closed: false, phase: 'idle', generation: 0, encoding: 'json', payload: false, cursor: -1n, recent: [], onDrain: null };

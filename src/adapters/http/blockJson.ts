@@ -1,8 +1,7 @@
-import type { StoredBlock } from "../../types/block.js";
-import { bigintToJson } from "./reply.js";
-import type { BlockJson } from "../../types/block.js";
+import type { BlockJson, StoredBlock } from '../../types/block.js';
+import { bigintToJson } from './reply.js';
 
-const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export function toBlockJson(block: StoredBlock): BlockJson {
   return {

@@ -1,5 +1,5 @@
-import { HttpError, HttpErrorCode } from "./errors.js";
-import type { Reply } from "./reply.js";
+import { HttpError, HttpErrorCode } from './errors.js';
+import type { Reply } from './reply.js';
 
 /**
  * Reads a request body of at most `maxBytes` and parses it as JSON (for `POST /rpc`). Call it
@@ -16,7 +16,7 @@ export function readJsonBody(reply: Reply, maxBytes: number): Promise<unknown> {
     reply.onAbort(() => {
       if (done) return;
       done = true;
-      reject(new HttpError(HttpErrorCode.ABORTED, "client aborted the request"));
+      reject(new HttpError(HttpErrorCode.ABORTED, 'client aborted the request'));
     });
     reply.res.onData((chunk, isLast) => {
       if (done) return;
@@ -30,7 +30,7 @@ export function readJsonBody(reply: Reply, maxBytes: number): Promise<unknown> {
       if (!isLast) return;
       done = true;
       try {
-        resolve(JSON.parse(Buffer.concat(chunks, size).toString("utf8")));
+        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
       } catch (err) {
         reject(new HttpError(HttpErrorCode.INVALID_JSON, `request body is not JSON: ${(err as Error).message}`));
       }

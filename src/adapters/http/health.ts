@@ -1,5 +1,5 @@
-import type { Registry } from "prom-client";
-import type { HttpServer } from "./server.js";
+import type { Registry } from 'prom-client';
+import type { HttpServer } from './server.js';
 
 /** What the node reports on /health (DESIGN §6): `healthy` picks 200 or 503, `body` is served as JSON. */
 export interface HealthReport {
@@ -16,11 +16,11 @@ export interface HealthRoutesModules {
 /** `GET /health` for load balancers and process managers, `GET /metrics` for Prometheus. */
 export function registerHealthRoutes(server: HttpServer, modules: HealthRoutesModules): void {
   const { health, registry } = modules;
-  server.get("/health", (reply) => {
+  server.get('/health', (reply) => {
     const { healthy, body } = health();
     reply.json(healthy ? 200 : 503, body);
   });
-  server.get("/metrics", async (reply) => {
+  server.get('/metrics', async (reply) => {
     reply.send(200, registry.contentType, await registry.metrics());
   });
 }

@@ -1,8 +1,8 @@
-import { timingSafeEqual } from "node:crypto";
-import { CodedError } from "../../runtime/errors.js";
-import { readJsonBody } from "./body.js";
-import { HttpError } from "./errors.js";
-import type { HttpServer } from "./server.js";
+import { timingSafeEqual } from 'node:crypto';
+import { CodedError } from '../../runtime/errors.js';
+import { readJsonBody } from './body.js';
+import { HttpError } from './errors.js';
+import type { HttpServer } from './server.js';
 
 /** JSON-RPC 2.0 error codes: the spec's, then Baton's in the implementation-defined range. */
 export const JsonRpcErrorCode = {
@@ -55,7 +55,7 @@ const DEFAULT_MAX_BATCH = 1_000;
 
 type Id = string | number | null;
 interface Response {
-  jsonrpc: "2.0";
+  jsonrpc: '2.0';
   id: Id;
   result?: unknown;
   error?: { code: number; message: string; data?: unknown };
@@ -68,19 +68,24 @@ interface Response {
  * HTTP status is 401 when every request in the POST was refused that way, so proxies and `curl -f`
  * see it too. Malformed JSON gets PARSE_ERROR, never a dropped connection.
  */
-export function registerJsonRpc(server: HttpServer, opts: JsonRpcOptions, methods: Record<string, JsonRpcMethod>, onBug: (err: unknown, method: string) => void): void {
+export function registerJsonRpc(
+  server: HttpServer,
+  opts: JsonRpcOptions,
+  methods: Record<string, JsonRpcMethod>,
+  onBug: (err: unknown, method: string) => void,
+): void {
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
   const expected = opts.adminToken ? Buffer.from(opts.adminToken) : null;
 
   server.post(opts.path, async (reply, req) => {
-    const authorization = req.getHeader("authorization");
+    const authorization = req.getHeader('authorization');
     const bodyPromise = readJsonBody(reply, maxBodyBytes);
     let body: unknown;
     try {
       body = await bodyPromise;
     } catch (err) {
-      if (err instanceof HttpError && err.code === "INVALID_JSON") {
+      if (err instanceof HttpError && err.code === 'INVALID_JSON') {
         reply.json(200, failure(null, JsonRpcErrorCode.PARSE_ERROR, err.message));
         return;
       }
@@ -89,48 +94,58 @@ export function registerJsonRpc(server: HttpServer, opts: JsonRpcOptions, method
     const authorized = expected !== null && bearerMatches(authorization, expected);
     const call = (request: unknown) => handleOne(request, methods, expected !== null, authorized, onBug);
     if (Array.isArray(body)) {
-      if (body.length === 0) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, "empty batch"));
+      if (body.length === 0) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, 'empty batch'));
       if (body.length > maxBatch) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, `batch of ${body.length} exceeds ${maxBatch}`));
       const responses = await Promise.all(body.map(call));
       const answered = responses.filter((r): r is Response => r !== null);
-      if (answered.length === 0) return reply.send(204, "text/plain", "");
+      if (answered.length === 0) return reply.send(204, 'text/plain', '');
       return reply.json(allUnauthorized(answered) ? 401 : 200, answered);
     }
     const response = await call(body);
-    if (response === null) return reply.send(204, "text/plain", "");
+    if (response === null) return reply.send(204, 'text/plain', '');
     reply.json(allUnauthorized([response]) ? 401 : 200, response);
   });
 }
 
 /** One request; null for a notification (no `id`), which gets no response. */
-async function handleOne(request: unknown, methods: Record<string, JsonRpcMethod>, adminEnabled: boolean, authorized: boolean, onBug: (err: unknown, method: string) => void): Promise<Response | null> {
-  if (typeof request !== "object" || request === null || Array.isArray(request)) return failure(null, JsonRpcErrorCode.INVALID_REQUEST, "a request must be a JSON object");
+async function handleOne(
+  request: unknown,
+  methods: Record<string, JsonRpcMethod>,
+  adminEnabled: boolean,
+  authorized: boolean,
+  onBug: (err: unknown, method: string) => void,
+): Promise<Response | null> {
+  if (typeof request !== 'object' || request === null || Array.isArray(request))
+    return failure(null, JsonRpcErrorCode.INVALID_REQUEST, 'a request must be a JSON object');
   const { jsonrpc, method, params, id: rawId } = request as Record<string, unknown>;
-  const isNotification = !("id" in request);
-  const id: Id = typeof rawId === "string" || typeof rawId === "number" ? rawId : null;
-  if (jsonrpc !== "2.0") return failure(id, JsonRpcErrorCode.INVALID_REQUEST, 'jsonrpc must be "2.0"');
-  if (typeof method !== "string") return failure(id, JsonRpcErrorCode.INVALID_REQUEST, "method must be a string");
-  if (!isNotification && !(typeof rawId === "string" || typeof rawId === "number" || rawId === null)) return failure(null, JsonRpcErrorCode.INVALID_REQUEST, "id must be a string, a number or null");
-  if (params !== undefined && (typeof params !== "object" || params === null)) return failure(id, JsonRpcErrorCode.INVALID_PARAMS, "params must be an array or an object");
+  const isNotification = !('id' in request);
+  const id: Id = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
+  if (jsonrpc !== '2.0') return failure(id, JsonRpcErrorCode.INVALID_REQUEST, 'jsonrpc must be "2.0"');
+  if (typeof method !== 'string') return failure(id, JsonRpcErrorCode.INVALID_REQUEST, 'method must be a string');
+  if (!isNotification && !(typeof rawId === 'string' || typeof rawId === 'number' || rawId === null))
+    return failure(null, JsonRpcErrorCode.INVALID_REQUEST, 'id must be a string, a number or null');
+  if (params !== undefined && (typeof params !== 'object' || params === null))
+    return failure(id, JsonRpcErrorCode.INVALID_PARAMS, 'params must be an array or an object');
   const entry = Object.hasOwn(methods, method) ? methods[method] : undefined;
   if (!entry) return failure(id, JsonRpcErrorCode.METHOD_NOT_FOUND, `the method ${method} does not exist`);
-  if (entry.admin && !adminEnabled) return failure(id, JsonRpcErrorCode.ADMIN_DISABLED, `${method} is an admin method; start the node with --admin-token to enable admin methods`);
+  if (entry.admin && !adminEnabled)
+    return failure(id, JsonRpcErrorCode.ADMIN_DISABLED, `${method} is an admin method; start the node with --admin-token to enable admin methods`);
   if (entry.admin && !authorized) return failure(id, JsonRpcErrorCode.UNAUTHORIZED, `${method} needs "Authorization: Bearer <admin token>"`);
   let response: Response;
   try {
-    response = { jsonrpc: "2.0", id, result: (await entry.handler(params ?? [])) ?? null };
+    response = { jsonrpc: '2.0', id, result: (await entry.handler(params ?? [])) ?? null };
   } catch (err) {
     if (err instanceof JsonRpcError) response = failure(id, err.rpcCode, err.message, err.data);
     else {
       onBug(err, method);
-      response = failure(id, JsonRpcErrorCode.INTERNAL_ERROR, "internal error");
+      response = failure(id, JsonRpcErrorCode.INTERNAL_ERROR, 'internal error');
     }
   }
   return isNotification ? null : response;
 }
 
 function failure(id: Id, code: number, message: string, data?: unknown): Response {
-  return { jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } };
+  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
 }
 
 function allUnauthorized(responses: Response[]): boolean {
@@ -150,7 +165,7 @@ function bearerMatches(header: string, expected: Buffer): boolean {
  */
 export function positionalParams(params: unknown, names: readonly string[]): unknown[] {
   if (Array.isArray(params)) {
-    if (params.length === 1 && names.length > 1 && typeof params[0] === "object" && params[0] !== null && !Array.isArray(params[0])) {
+    if (params.length === 1 && names.length > 1 && typeof params[0] === 'object' && params[0] !== null && !Array.isArray(params[0])) {
       const obj = params[0] as Record<string, unknown>;
       return names.map((n) => obj[n]);
     }

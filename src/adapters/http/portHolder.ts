@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** TCP state of a listening socket in `/proc/net/tcp*`. */
-const TCP_LISTEN = "0A";
+const TCP_LISTEN = '0A';
 
 /**
  * Who listens on a TCP port, for the "cannot listen" start-up error: `pid 1234 (node dist/cli/main.js …)`,
@@ -10,24 +10,24 @@ const TCP_LISTEN = "0A";
  * called once, on a failed start, so the scan's cost does not matter.
  */
 export function describePortHolder(port: number): string | null {
-  if (process.platform !== "linux") return null;
+  if (process.platform !== 'linux') return null;
   const inodes = new Set<string>();
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
     try {
-      text = readFileSync(table, "utf8");
+      text = readFileSync(table, 'utf8');
     } catch {
       continue;
     }
-    for (const line of text.split("\n").slice(1)) {
+    for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       const local = cols[1];
       if (!local || cols[3] !== TCP_LISTEN) continue;
-      if (Number.parseInt(local.slice(local.lastIndexOf(":") + 1), 16) === port) inodes.add(cols[9]!);
+      if (Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) inodes.add(cols[9]!);
     }
   }
   if (inodes.size === 0) return null;
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     let fds: string[];
     try {
       fds = readdirSync(`/proc/${pid}/fd`);
@@ -35,7 +35,7 @@ export function describePortHolder(port: number): string | null {
       continue;
     }
     for (const fd of fds) {
-      let target = "";
+      let target = '';
       try {
         target = readlinkSync(`/proc/${pid}/fd/${fd}`);
       } catch {
@@ -50,10 +50,10 @@ export function describePortHolder(port: number): string | null {
 
 function commandLine(pid: string): string {
   try {
-    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-    const shown = args.join(" ");
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const shown = args.join(' ');
     return shown.length > 120 ? `${shown.slice(0, 117)}...` : shown;
   } catch {
-    return "unknown command";
+    return 'unknown command';
   }
 }

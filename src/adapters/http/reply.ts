@@ -1,8 +1,8 @@
-import { STATUS_CODES } from "node:http";
-import type { HttpResponse, RecognizedString } from "uWebSockets.js";
+import type { HttpResponse, RecognizedString } from 'uWebSockets.js';
+import { STATUS_CODES } from 'node:http';
 
 /** Without a charset parameter: JSON is UTF-8 by definition (RFC 8259), and clients match on the bare type. */
-export const JSON_CONTENT_TYPE = "application/json";
+export const JSON_CONTENT_TYPE = 'application/json';
 
 /**
  * A bigint as JSON: a number while it is exact (≤ Number.MAX_SAFE_INTEGER in magnitude), a
@@ -16,7 +16,7 @@ export function bigintToJson(value: bigint): number | string {
 
 /** `JSON.stringify` that accepts bigints (see `bigintToJson`), e.g. epochs in a /health body. */
 export function stringifyJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? bigintToJson(v) : v));
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? bigintToJson(v) : v));
 }
 
 /**
@@ -52,7 +52,7 @@ export class Reply {
     if (!this.open) return;
     this.answered = true;
     this.res.cork(() => {
-      this.res.writeStatus(`${status} ${STATUS_CODES[status] ?? "Unknown"}`).writeHeader("content-type", contentType);
+      this.res.writeStatus(`${status} ${STATUS_CODES[status] ?? 'Unknown'}`).writeHeader('content-type', contentType);
       for (const [name, value] of Object.entries(headers)) this.res.writeHeader(name, value);
       this.res.end(body);
     });

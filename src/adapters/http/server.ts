@@ -1,9 +1,9 @@
-import type { Logger } from "pino";
-import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from "uWebSockets.js";
-import { HttpError, HttpErrorCode } from "./errors.js";
-import type { ListenAddress } from "./options.js";
-import { describePortHolder } from "./portHolder.js";
-import { Reply } from "./reply.js";
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import type { Logger } from 'pino';
+import { HttpError, HttpErrorCode } from './errors.js';
+import type { ListenAddress } from './options.js';
+import { describePortHolder } from './portHolder.js';
+import { Reply } from './reply.js';
 
 /** `LIBUS_LISTEN_EXCLUSIVE_PORT`: listen without SO_REUSEPORT (a plain export of the binding; an enum only in the typings). */
 const LISTEN_EXCLUSIVE_PORT = 1;
@@ -51,17 +51,20 @@ export class HttpServer {
   ) {
     this.logger = modules.logger.child({ server: opts.name });
     this.app = uWS.App();
-    this.app.any("/*", this.wrap((reply) => reply.error(404, HttpErrorCode.NOT_FOUND, "no such route")));
+    this.app.any(
+      '/*',
+      this.wrap((reply) => reply.error(404, HttpErrorCode.NOT_FOUND, 'no such route')),
+    );
   }
 
   /** Registers a GET route; other methods on `pattern` then answer 405. */
   get(pattern: string, handler: RouteHandler): this {
-    return this.route("get", pattern, handler);
+    return this.route('get', pattern, handler);
   }
 
   /** Registers a POST route (read the body with `readJsonBody`); other methods on `pattern` then answer 405. */
   post(pattern: string, handler: RouteHandler): this {
-    return this.route("post", pattern, handler);
+    return this.route('post', pattern, handler);
   }
 
   /** The bound port (the real one when the configured port was 0); throws before `listen()` resolved. */
@@ -82,17 +85,17 @@ export class HttpServer {
       const onListen = (socket: us_listen_socket | false): void => {
         if (!socket) {
           const holder = port === 0 ? null : describePortHolder(port);
-          const why = holder ? `: the port is held by ${holder}` : port === 0 ? "" : ": the address is in use or not available here";
-          reject(new HttpError(HttpErrorCode.LISTEN_FAILED, `${name} server cannot listen on ${host || "*"}:${port}${why}`, { host, port }));
+          const why = holder ? `: the port is held by ${holder}` : port === 0 ? '' : ': the address is in use or not available here';
+          reject(new HttpError(HttpErrorCode.LISTEN_FAILED, `${name} server cannot listen on ${host || '*'}:${port}${why}`, { host, port }));
           return;
         }
         this.listenSocket = socket;
         this.boundPort = uWS.us_socket_local_port(socket as uWS.us_socket);
-        this.logger.info({ host, port: this.boundPort }, "HTTP server listening");
+        this.logger.info({ host, port: this.boundPort }, 'HTTP server listening');
         resolve(this.boundPort);
       };
       // Without a host uWS binds every interface (IPv6 dual-stack where available).
-      if (host === "") this.app.listen(port, LISTEN_EXCLUSIVE_PORT, onListen);
+      if (host === '') this.app.listen(port, LISTEN_EXCLUSIVE_PORT, onListen);
       else listenExclusive(this.app, host, port, onListen);
     });
   }
@@ -110,7 +113,7 @@ export class HttpServer {
     (this.app as TemplatedApp & { close(): void }).close();
   }
 
-  private route(method: "get" | "post", pattern: string, handler: RouteHandler): this {
+  private route(method: 'get' | 'post', pattern: string, handler: RouteHandler): this {
     this.app[method](pattern, this.wrap(handler));
     (this.allowed.get(pattern) ?? this.answer405(pattern)).add(method.toUpperCase());
     return this;
@@ -123,7 +126,7 @@ export class HttpServer {
     this.app.any(
       pattern,
       this.wrap((reply, req) => {
-        const allow = [...methods].join(", ");
+        const allow = [...methods].join(', ');
         reply.error(405, HttpErrorCode.METHOD_NOT_ALLOWED, `${req.getMethod().toUpperCase()} not allowed; use ${allow}`, { allow });
       }),
     );
@@ -147,7 +150,7 @@ export class HttpServer {
       reply.error(err.status, err.code, err.message);
       return;
     }
-    this.logger.error({ err }, "HTTP handler failed");
-    reply.error(500, HttpErrorCode.INTERNAL, "internal error");
+    this.logger.error({ err }, 'HTTP handler failed');
+    reply.error(500, HttpErrorCode.INTERNAL, 'internal error');
   }
 }

@@ -1,10 +1,10 @@
-import type { Etcd3, IKeyValue, ILeaseKeepAliveResponse } from "etcd3";
-import type { Logger } from "pino";
-import type { NodeHealthRecord } from "../../types/health.js";
-import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
-import { LeaseError, LeaseErrorCode } from "./errors.js";
-import { abortable, checkTtl, releaseLateGrant } from "./util.js";
-import { defaultEtcdLeaseOptions, type EtcdLeaseOptions } from "./options.js";
+import type { Etcd3, IKeyValue, ILeaseKeepAliveResponse } from 'etcd3';
+import type { Logger } from 'pino';
+import type { NodeHealthRecord } from '../../types/health.js';
+import { LeaseError, LeaseErrorCode } from './errors.js';
+import type { Grant, LeaseBackend, LeaseHolder } from './interface.js';
+import { defaultEtcdLeaseOptions, type EtcdLeaseOptions } from './options.js';
+import { abortable, checkTtl, releaseLateGrant } from './util.js';
 
 /** The leader key's value: who holds it and what it advertises. The epoch is the key's create revision. */
 interface LeaderValue {
@@ -64,7 +64,7 @@ export class EtcdLease implements LeaseBackend {
 
   constructor(opts: EtcdLeaseOptions, modules: EtcdLeaseModules) {
     const o = { ...defaultEtcdLeaseOptions, ...opts };
-    if (!modules.client && o.endpoints.length === 0) throw new Error("the etcd lease backend needs --etcd-endpoints");
+    if (!modules.client && o.endpoints.length === 0) throw new Error('the etcd lease backend needs --etcd-endpoints');
     this.key = `${o.prefix}/leader`;
     this.healthPrefix = `${o.prefix}/health/`;
     this.logger = modules.logger;
@@ -72,7 +72,7 @@ export class EtcdLease implements LeaseBackend {
     this.keepaliveAttempts = Math.max(1, o.endpoints.length);
     this.client = modules.client
       ? Promise.resolve(modules.client)
-      : import("etcd3").then(({ Etcd3 }) => new Etcd3({ hosts: o.endpoints, dialTimeout: o.dialTimeoutMs }));
+      : import('etcd3').then(({ Etcd3 }) => new Etcd3({ hosts: o.endpoints, dialTimeout: o.dialTimeoutMs }));
   }
 
   async tryAcquire(id: string, ttlMs: number, signal: AbortSignal, meta?: Record<string, string>): Promise<Grant | null> {
@@ -89,7 +89,7 @@ export class EtcdLease implements LeaseBackend {
         let won = false;
         try {
           const res = await client
-            .if(this.key, "Create", "==", 0)
+            .if(this.key, 'Create', '==', 0)
             .then(client.put(this.key).value(JSON.stringify(value)).lease(leaseId))
             .commit();
           won = res.succeeded;
@@ -113,7 +113,7 @@ export class EtcdLease implements LeaseBackend {
       const ttl = Number(res.TTL);
       if (ttl <= 0) return null;
       if (ttl * 1_000 < ttlMs) {
-        this.logger.warn({ grantedTtlS: ttl, ttlMs }, "Renew asked for a longer TTL than the etcd lease was granted with");
+        this.logger.warn({ grantedTtlS: ttl, ttlMs }, 'Renew asked for a longer TTL than the etcd lease was granted with');
         return null;
       }
       return grant;
@@ -148,7 +148,10 @@ export class EtcdLease implements LeaseBackend {
     await abortable(signal, async () => {
       const client = await this.client;
       if (this.healthLease !== undefined) {
-        const alive = await this.keepalive(this.healthLease, signal).then((res) => Number(res.TTL) > 0, () => false);
+        const alive = await this.keepalive(this.healthLease, signal).then(
+          (res) => Number(res.TTL) > 0,
+          () => false,
+        );
         if (!alive) this.healthLease = undefined;
       }
       this.healthLease ??= (await client.leaseClient.leaseGrant({ TTL: ttlSeconds(ttlMs) })).ID;
@@ -170,11 +173,18 @@ export class EtcdLease implements LeaseBackend {
    */
   async clusterMembers(signal: AbortSignal): Promise<EtcdMemberStatus[]> {
     const client = await this.client;
-    const [{ members }, leaderStatus] = await Promise.all([abortable(signal, () => client.cluster.memberList({ linearizable: false })), abortable(signal, () => client.maintenance.status())]);
+    const [{ members }, leaderStatus] = await Promise.all([
+      abortable(signal, () => client.cluster.memberList({ linearizable: false })),
+      abortable(signal, () => client.maintenance.status()),
+    ]);
     return Promise.all(
       members.map(async (m) => {
         const clientUrl = m.clientURLs[0] ?? null;
-        const healthy = clientUrl ? await fetch(`${clientUrl}/health`, { signal }).then(async (r) => r.ok && ((await r.json()) as { health?: string }).health === "true").catch(() => false) : false;
+        const healthy = clientUrl
+          ? await fetch(`${clientUrl}/health`, { signal })
+              .then(async (r) => r.ok && ((await r.json()) as { health?: string }).health === 'true')
+              .catch(() => false)
+          : false;
         return { name: m.name, id: m.ID, clientUrl, isRaftLeader: m.ID === leaderStatus.leader, healthy };
       }),
     );
@@ -208,7 +218,7 @@ export class EtcdLease implements LeaseBackend {
         return await this.keepaliveOnce(leaseId);
       } catch (err) {
         if (attempt >= this.keepaliveAttempts || signal.aborted || (err as { code?: unknown }).code !== GRPC_UNAVAILABLE) throw err;
-        this.logger.debug({ err, attempt }, "etcd keepalive failed on one member; trying another");
+        this.logger.debug({ err, attempt }, 'etcd keepalive failed on one member; trying another');
       }
     }
   }
@@ -217,8 +227,8 @@ export class EtcdLease implements LeaseBackend {
     const stream = await (await this.client).leaseClient.leaseKeepAlive();
     try {
       return await new Promise<ILeaseKeepAliveResponse>((resolve, reject) => {
-        stream.on("data", resolve);
-        stream.on("error", reject);
+        stream.on('data', resolve);
+        stream.on('error', reject);
         stream.write({ ID: leaseId });
       });
     } finally {
@@ -228,13 +238,15 @@ export class EtcdLease implements LeaseBackend {
 
   /** Best effort: an unused etcd lease also dies by itself after its TTL. */
   private revoke(leaseId: string): void {
-    void this.client.then((client) => client.leaseClient.leaseRevoke({ ID: leaseId })).catch((err: unknown) => {
-      try {
-        ignoreLeaseNotFound(err);
-      } catch {
-        this.logger.debug({ err }, "Revoking an unused etcd lease failed");
-      }
-    });
+    void this.client
+      .then((client) => client.leaseClient.leaseRevoke({ ID: leaseId }))
+      .catch((err: unknown) => {
+        try {
+          ignoreLeaseNotFound(err);
+        } catch {
+          this.logger.debug({ err }, 'Revoking an unused etcd lease failed');
+        }
+      });
   }
 }
 
@@ -253,7 +265,7 @@ function ignoreLeaseNotFound(err: unknown): void {
 function parse(kv: IKeyValue, key: string): LeaderValue {
   try {
     const v = JSON.parse(kv.value.toString()) as Partial<LeaderValue>;
-    if (typeof v.holder === "string") return v as LeaderValue;
+    if (typeof v.holder === 'string') return v as LeaderValue;
   } catch {
     // fall through
   }

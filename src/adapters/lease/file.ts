@@ -1,12 +1,12 @@
-import { mkdir, open, readFile, rename } from "node:fs/promises";
-import { dirname } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import lockfile from "proper-lockfile";
-import type { Logger } from "pino";
-import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
-import { LeaseError, LeaseErrorCode } from "./errors.js";
-import { abortable, abortedError, checkTtl, releaseLateGrant } from "./util.js";
-import { defaultFileLeaseOptions, type FileLeaseOptions } from "./options.js";
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import lockfile from 'proper-lockfile';
+import { LeaseError, LeaseErrorCode } from './errors.js';
+import type { Grant, LeaseBackend, LeaseHolder } from './interface.js';
+import { defaultFileLeaseOptions, type FileLeaseOptions } from './options.js';
+import { abortable, abortedError, checkTtl, releaseLateGrant } from './util.js';
 
 /** The lease file. `epoch` is a decimal string because JSON numbers lose precision past 2^53. */
 interface LeaseState {
@@ -17,7 +17,7 @@ interface LeaseState {
   meta?: Record<string, string>;
 }
 
-const FREE: LeaseState = { holder: null, epoch: "0", expiresAtMs: 0 };
+const FREE: LeaseState = { holder: null, epoch: '0', expiresAtMs: 0 };
 
 /**
  * A lease in a JSON file, for local development (several nodes on one machine, no Redis).
@@ -31,7 +31,7 @@ const FREE: LeaseState = { holder: null, epoch: "0", expiresAtMs: 0 };
  */
 export class FileLease implements LeaseBackend {
   private readonly path: string;
-  private readonly opts: Required<Omit<FileLeaseOptions, "path">>;
+  private readonly opts: Required<Omit<FileLeaseOptions, 'path'>>;
   private readonly logger: Logger;
   private dirReady: Promise<unknown> | undefined;
 
@@ -58,17 +58,13 @@ export class FileLease implements LeaseBackend {
     checkTtl(ttlMs);
     return abortable(signal, () =>
       this.update(signal, (state, now) =>
-        holds(state, id, grant) && state.expiresAtMs > now
-          ? { next: { ...state, expiresAtMs: now + ttlMs }, result: grant }
-          : { result: null },
+        holds(state, id, grant) && state.expiresAtMs > now ? { next: { ...state, expiresAtMs: now + ttlMs }, result: grant } : { result: null },
       ),
     );
   }
 
   async release(id: string, grant: Grant): Promise<void> {
-    await this.update(undefined, (state) =>
-      holds(state, id, grant) ? { next: { ...FREE, epoch: state.epoch }, result: undefined } : { result: undefined },
-    );
+    await this.update(undefined, (state) => (holds(state, id, grant) ? { next: { ...FREE, epoch: state.epoch }, result: undefined } : { result: undefined }));
   }
 
   async current(signal: AbortSignal): Promise<LeaseHolder | null> {
@@ -83,10 +79,7 @@ export class FileLease implements LeaseBackend {
   }
 
   /** One critical section: lock, read, decide, write if changed, unlock. */
-  private async update<T>(
-    signal: AbortSignal | undefined,
-    decide: (state: LeaseState, nowMs: number) => { next?: LeaseState; result: T },
-  ): Promise<T> {
+  private async update<T>(signal: AbortSignal | undefined, decide: (state: LeaseState, nowMs: number) => { next?: LeaseState; result: T }): Promise<T> {
     const unlock = await this.lock(signal);
     try {
       const { next, result } = decide(await this.read(), Date.now());
@@ -107,10 +100,10 @@ export class FileLease implements LeaseBackend {
           stale: this.opts.lockStaleMs,
           retries: 0,
           // Only possible if this process stalled for longer than lockStaleMs mid-update.
-          onCompromised: (err) => this.logger.error({ err, path: this.path }, "Lease file lock compromised"),
+          onCompromised: (err) => this.logger.error({ err, path: this.path }, 'Lease file lock compromised'),
         });
       } catch (err) {
-        if ((err as { code?: string }).code !== "ELOCKED") throw err;
+        if ((err as { code?: string }).code !== 'ELOCKED') throw err;
       }
       await sleep(this.opts.lockRetryMs * (1 + Math.random()));
     }
@@ -119,9 +112,9 @@ export class FileLease implements LeaseBackend {
   private async read(): Promise<LeaseState> {
     let text: string;
     try {
-      text = await readFile(this.path, "utf8");
+      text = await readFile(this.path, 'utf8');
     } catch (err) {
-      if ((err as { code?: string }).code === "ENOENT") return FREE;
+      if ((err as { code?: string }).code === 'ENOENT') return FREE;
       throw err;
     }
     let state: unknown;
@@ -139,7 +132,7 @@ export class FileLease implements LeaseBackend {
   /** Write a temporary file, fsync it, rename it over the lease: the epoch survives a crash. */
   private async write(state: LeaseState): Promise<void> {
     const tmp = `${this.path}.tmp`;
-    const handle = await open(tmp, "w");
+    const handle = await open(tmp, 'w');
     try {
       await handle.writeFile(JSON.stringify(state));
       await handle.sync();
@@ -157,12 +150,12 @@ function holds(state: LeaseState, id: string, grant: Grant): boolean {
 function isLeaseState(x: unknown): x is LeaseState {
   const s = x as Partial<LeaseState> | null;
   return (
-    typeof s === "object" &&
+    typeof s === 'object' &&
     s !== null &&
-    (s.holder === null || typeof s.holder === "string") &&
-    typeof s.epoch === "string" &&
+    (s.holder === null || typeof s.holder === 'string') &&
+    typeof s.epoch === 'string' &&
     /^\d+$/.test(s.epoch) &&
-    typeof s.expiresAtMs === "number" &&
-    (s.meta === undefined || (typeof s.meta === "object" && s.meta !== null))
+    typeof s.expiresAtMs === 'number' &&
+    (s.meta === undefined || (typeof s.meta === 'object' && s.meta !== null))
   );
 }

@@ -1,32 +1,32 @@
-import type { Redis } from "ioredis";
-import postgres, { type Sql } from "postgres";
-import type { KubeConfig } from "@kubernetes/client-node";
-import type { Logger } from "pino";
-import { LeaseError, LeaseErrorCode } from "./errors.js";
-import type { LeaseBackend } from "./interface.js";
-import { RedisLease } from "./redis.js";
-import { FileLease } from "./file.js";
-import { PostgresLease } from "./postgres.js";
-import { EtcdLease } from "./etcd.js";
-import { KubernetesLease, type KubernetesLeaseModules } from "./kubernetes.js";
-import type { EtcdLeaseOptions, FileLeaseOptions, KubernetesLeaseOptions, LeaseBackendName, PostgresLeaseOptions, RedisLeaseOptions } from "./options.js";
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import postgres, { type Sql } from 'postgres';
+import { LeaseError, LeaseErrorCode } from './errors.js';
+import { EtcdLease } from './etcd.js';
+import { FileLease } from './file.js';
+import type { LeaseBackend } from './interface.js';
+import { KubernetesLease, type KubernetesLeaseModules } from './kubernetes.js';
+import type { EtcdLeaseOptions, FileLeaseOptions, KubernetesLeaseOptions, LeaseBackendName, PostgresLeaseOptions, RedisLeaseOptions } from './options.js';
+import { PostgresLease } from './postgres.js';
+import { RedisLease } from './redis.js';
 
-export * from "./interface.js";
-export * from "./errors.js";
-export * from "./options.js";
-export { RedisLease, type RedisLeaseModules } from "./redis.js";
-export { FileLease } from "./file.js";
-export { PostgresLease, type PostgresLeaseModules } from "./postgres.js";
-export { EtcdLease, type EtcdLeaseModules } from "./etcd.js";
-export { KubernetesLease, type KubernetesLeaseModules } from "./kubernetes.js";
+export * from './errors.js';
+export { EtcdLease, type EtcdLeaseModules } from './etcd.js';
+export { FileLease } from './file.js';
+export * from './interface.js';
+export { KubernetesLease, type KubernetesLeaseModules } from './kubernetes.js';
+export * from './options.js';
+export { PostgresLease, type PostgresLeaseModules } from './postgres.js';
+export { RedisLease, type RedisLeaseModules } from './redis.js';
 
 /** Which backend `--lease-backend` selects, with that backend's options. */
 export type LeaseOptions =
-  | ({ backend: "redis" } & RedisLeaseOptions)
-  | ({ backend: "postgres" } & PostgresLeaseOptions)
-  | ({ backend: "etcd" } & EtcdLeaseOptions)
-  | ({ backend: "kubernetes" } & KubernetesLeaseOptions)
-  | ({ backend: "file" } & FileLeaseOptions);
+  | ({ backend: 'redis' } & RedisLeaseOptions)
+  | ({ backend: 'postgres' } & PostgresLeaseOptions)
+  | ({ backend: 'etcd' } & EtcdLeaseOptions)
+  | ({ backend: 'kubernetes' } & KubernetesLeaseOptions)
+  | ({ backend: 'file' } & FileLeaseOptions);
 
 export interface LeaseModules {
   logger: Logger;
@@ -41,22 +41,22 @@ export interface LeaseModules {
 /** Builds the configured lease backend (DESIGN §3). */
 export function createLeaseBackend(opts: LeaseOptions, modules: LeaseModules): LeaseBackend {
   switch (opts.backend) {
-    case "redis": {
-      if (!modules.redis) throw new Error("the redis lease backend needs a Redis connection (--redis-addr)");
+    case 'redis': {
+      if (!modules.redis) throw new Error('the redis lease backend needs a Redis connection (--redis-addr)');
       return new RedisLease(opts, { redis: modules.redis, logger: modules.logger });
     }
-    case "postgres": {
-      if (!modules.postgres) throw new Error("the postgres lease backend needs a PostgreSQL connection");
+    case 'postgres': {
+      if (!modules.postgres) throw new Error('the postgres lease backend needs a PostgreSQL connection');
       return new PostgresLease(opts, { sql: modules.postgres, logger: modules.logger });
     }
-    case "etcd":
+    case 'etcd':
       return new EtcdLease(opts, { logger: modules.logger });
-    case "kubernetes": {
+    case 'kubernetes': {
       const k8sModules: KubernetesLeaseModules = { logger: modules.logger };
       if (modules.kubeConfig) k8sModules.kubeConfig = modules.kubeConfig;
       return new KubernetesLease(opts, k8sModules);
     }
-    case "file":
+    case 'file':
       return new FileLease(opts, modules);
   }
 }
@@ -97,7 +97,7 @@ export async function openLeaseBackend(opts: NodeLeaseOptions, modules: { logger
     await opened.backend.current(AbortSignal.timeout(FIRST_ANSWER_MS));
   } catch (err) {
     await opened.close();
-    const why = (err as Error).name === "TimeoutError" ? `no answer within ${FIRST_ANSWER_MS} ms` : (err as Error).message.trim();
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${FIRST_ANSWER_MS} ms` : (err as Error).message.trim();
     throw new LeaseError(LeaseErrorCode.LEASE_UNAVAILABLE, `the ${opts.backend} lease backend does not answer: ${why}`, { backend: opts.backend });
   }
   return opened;
@@ -107,21 +107,21 @@ function openBackend(opts: NodeLeaseOptions, modules: { logger: Logger; redis?: 
   const { logger } = modules;
   const none = async () => {};
   switch (opts.backend) {
-    case "postgres": {
-      if (!opts.postgresUrl) throw new Error("the postgres lease backend needs a PostgreSQL server URL");
+    case 'postgres': {
+      if (!opts.postgresUrl) throw new Error('the postgres lease backend needs a PostgreSQL server URL');
       // fetch_types off, as in the block store: a connection dropped while fetching types would crash the node.
       const sql = postgres(opts.postgresUrl, { max: 2, fetch_types: false, connect_timeout: FIRST_ANSWER_MS / 1000, onnotice: () => {} });
-      return { backend: createLeaseBackend({ backend: "postgres" }, { logger, postgres: sql }), close: () => sql.end({ timeout: 2 }) };
+      return { backend: createLeaseBackend({ backend: 'postgres' }, { logger, postgres: sql }), close: () => sql.end({ timeout: 2 }) };
     }
-    case "etcd": {
+    case 'etcd': {
       const lease = new EtcdLease({ endpoints: opts.etcdEndpoints }, { logger });
       return { backend: lease, clusterMembers: (signal) => lease.clusterMembers(signal), close: () => lease.close() };
     }
-    case "redis":
-      return { backend: createLeaseBackend({ backend: "redis", prefix: opts.redisPrefix }, modules), close: none };
-    case "kubernetes":
-      return { backend: createLeaseBackend({ backend: "kubernetes" }, { logger }), close: none };
-    case "file":
-      return { backend: createLeaseBackend({ backend: "file", path: opts.filePath }, { logger }), close: none };
+    case 'redis':
+      return { backend: createLeaseBackend({ backend: 'redis', prefix: opts.redisPrefix }, modules), close: none };
+    case 'kubernetes':
+      return { backend: createLeaseBackend({ backend: 'kubernetes' }, { logger }), close: none };
+    case 'file':
+      return { backend: createLeaseBackend({ backend: 'file', path: opts.filePath }, { logger }), close: none };
   }
 }

@@ -2,7 +2,7 @@
  * The leader-election port (DESIGN §3): the seed's TryAcquire/Renew/Release plus fencing epochs.
  * Five backends implement it (redis, postgres, etcd, kubernetes, file); the Elector drives any.
  */
-import type { NodeHealthRecord } from "../../types/health.js";
+import type { NodeHealthRecord } from '../../types/health.js';
 
 /** Proof of holding the lease. */
 export interface Grant {

@@ -1,21 +1,24 @@
-import type { CoordinationV1Api, KubeConfig, V1Lease } from "@kubernetes/client-node";
-import type { Logger } from "pino";
-import type { NodeHealthRecord } from "../../types/health.js";
-import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
-import { abortable, checkTtl, releaseLateGrant } from "./util.js";
-import { defaultKubernetesLeaseOptions, type KubernetesLeaseOptions } from "./options.js";
+import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { NodeHealthRecord } from '../../types/health.js';
+import type { Grant, LeaseBackend, LeaseHolder } from './interface.js';
+import { defaultKubernetesLeaseOptions, type KubernetesLeaseOptions } from './options.js';
+import { abortable, checkTtl, releaseLateGrant } from './util.js';
 
 /** Annotation prefix of the holder's advertised fields: `meta.baton.dev/apiUrl`. */
-const META_PREFIX = "meta.baton.dev/";
+const META_PREFIX = 'meta.baton.dev/';
 /** Label of a node's health Lease: the name of the leader Lease it belongs to. */
-const HEALTH_LABEL = "baton.dev/health-of";
+const HEALTH_LABEL = 'baton.dev/health-of';
 /** Annotation of a node's health Lease: its `NodeHealthRecord` as JSON. */
-const HEALTH_ANNOTATION = "baton.dev/health";
+const HEALTH_ANNOTATION = 'baton.dev/health';
 
 /** A Lease name (a DNS subdomain: lower case, digits, `-` and `.`) for a node's health record. */
 function healthLeaseName(lease: string, id: string): string {
-  const safe = id.toLowerCase().replace(/[^a-z0-9.-]+/g, "-").replace(/^[-.]+|[-.]+$/g, "");
-  return `${lease}-health-${safe || "node"}`.slice(0, 253);
+  const safe = id
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
+  return `${lease}-health-${safe || 'node'}`.slice(0, 253);
 }
 
 export interface KubernetesLeaseModules {
@@ -55,7 +58,7 @@ export class KubernetesLease implements LeaseBackend {
     this.namespace = o.namespace;
     this.name = o.name;
     this.logger = modules.logger;
-    this.api = import("@kubernetes/client-node").then((k8s) => {
+    this.api = import('@kubernetes/client-node').then((k8s) => {
       let kc = modules.kubeConfig;
       if (!kc) {
         kc = new k8s.KubeConfig();
@@ -78,8 +81,8 @@ export class KubernetesLease implements LeaseBackend {
         const spec = { holderIdentity: id, leaseDurationSeconds: leaseSeconds(ttlMs), acquireTime: now, renewTime: now };
         if (!lease) {
           const body: V1Lease = {
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
             metadata: { name: this.name, namespace: this.namespace, annotations: withMeta(undefined, meta) },
             spec: { ...spec, leaseTransitions: 1 },
           };
@@ -146,8 +149,8 @@ export class KubernetesLease implements LeaseBackend {
       const api = await this.api;
       const name = healthLeaseName(this.name, record.id);
       const body: V1Lease = {
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
         metadata: { name, namespace: this.namespace, labels: { [HEALTH_LABEL]: this.name }, annotations: { [HEALTH_ANNOTATION]: JSON.stringify(record) } },
         spec: { holderIdentity: record.id, leaseDurationSeconds: leaseSeconds(ttlMs), renewTime: new MicroTime(Date.now()) },
       };
@@ -165,7 +168,9 @@ export class KubernetesLease implements LeaseBackend {
     return abortable(signal, async () => {
       const list = await (await this.api).listNamespacedLease({ namespace: this.namespace, labelSelector: `${HEALTH_LABEL}=${this.name}` });
       const now = Date.now();
-      return list.items.filter((lease) => isLive(lease, now) && lease.metadata?.annotations?.[HEALTH_ANNOTATION]).map((lease) => JSON.parse(lease.metadata!.annotations![HEALTH_ANNOTATION]!) as NodeHealthRecord);
+      return list.items
+        .filter((lease) => isLive(lease, now) && lease.metadata?.annotations?.[HEALTH_ANNOTATION])
+        .map((lease) => JSON.parse(lease.metadata!.annotations![HEALTH_ANNOTATION]!) as NodeHealthRecord);
     });
   }
 
@@ -179,10 +184,10 @@ export class KubernetesLease implements LeaseBackend {
   }
 
   /** Replace guarded by the resourceVersion of `read`; false on 409 Conflict. */
-  private async replace(read: V1Lease, next: Pick<V1Lease, "metadata" | "spec">): Promise<boolean> {
+  private async replace(read: V1Lease, next: Pick<V1Lease, 'metadata' | 'spec'>): Promise<boolean> {
     const body: V1Lease = {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
       metadata: { ...next.metadata, name: this.name, namespace: this.namespace, resourceVersion: read.metadata?.resourceVersion },
       spec: next.spec,
     };
@@ -193,7 +198,7 @@ export class KubernetesLease implements LeaseBackend {
 /** client-node's ApiException carries the HTTP status as a numeric `code`. */
 function httpStatus(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "number" ? code : undefined;
+  return typeof code === 'number' ? code : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The lease backends (`--lease-backend`), behind one `LeaseBackend` interface. */
-export const LEASE_BACKENDS = ["redis", "postgres", "etcd", "kubernetes", "file"] as const;
+export const LEASE_BACKENDS = ['redis', 'postgres', 'etcd', 'kubernetes', 'file'] as const;
 export type LeaseBackendName = (typeof LEASE_BACKENDS)[number];
 
 /** Redis lease (DESIGN §3, keys of §5). */
@@ -22,8 +22,8 @@ export interface RedisLeaseKeys {
 
 export const defaultRedisLeaseOptions = {
   /** The seed's prefix, so existing tooling that reads `consensus:leader` keeps working. */
-  prefix: "consensus",
-} satisfies Required<Omit<RedisLeaseOptions, "keys">>;
+  prefix: 'consensus',
+} satisfies Required<Omit<RedisLeaseOptions, 'keys'>>;
 
 /** File lease, for local development only: one machine, judged by its wall clock. */
 export interface FileLeaseOptions {
@@ -42,7 +42,7 @@ export interface FileLeaseOptions {
 export const defaultFileLeaseOptions = {
   lockStaleMs: 2_000,
   lockRetryMs: 5,
-} satisfies Omit<Required<FileLeaseOptions>, "path">;
+} satisfies Omit<Required<FileLeaseOptions>, 'path'>;
 
 /** PostgreSQL lease: a row of the `lease` table, judged by the server's clock. */
 export interface PostgresLeaseOptions {
@@ -52,7 +52,7 @@ export interface PostgresLeaseOptions {
 
 export const defaultPostgresLeaseOptions = {
   /** The same role as redis's `<prefix>:leader` key. */
-  name: "leader",
+  name: 'leader',
 } satisfies Required<PostgresLeaseOptions>;
 
 /** etcd lease: a key bound to an etcd lease, replicated by Raft. */
@@ -66,10 +66,10 @@ export interface EtcdLeaseOptions {
 }
 
 export const defaultEtcdLeaseOptions = {
-  prefix: "baton",
+  prefix: 'baton',
   /** Well below any sane TTL, so a dead member costs a renew only a fraction of the lease. */
   dialTimeoutMs: 1_000,
-} satisfies Omit<Required<EtcdLeaseOptions>, "endpoints">;
+} satisfies Omit<Required<EtcdLeaseOptions>, 'endpoints'>;
 
 /** Kubernetes lease: a `coordination.k8s.io/v1` Lease object. */
 export interface KubernetesLeaseOptions {
@@ -82,6 +82,6 @@ export interface KubernetesLeaseOptions {
 }
 
 export const defaultKubernetesLeaseOptions = {
-  namespace: "default",
-  name: "baton-leader",
-} satisfies Omit<Required<KubernetesLeaseOptions>, "kubeconfig">;
+  namespace: 'default',
+  name: 'baton-leader',
+} satisfies Omit<Required<KubernetesLeaseOptions>, 'kubeconfig'>;

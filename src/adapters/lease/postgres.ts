@@ -1,9 +1,9 @@
-import type { Logger } from "pino";
-import type { PendingQuery, Row, Sql } from "postgres";
-import type { NodeHealthRecord } from "../../types/health.js";
-import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
-import { abortable, checkTtl, releaseLateGrant } from "./util.js";
-import { defaultPostgresLeaseOptions, type PostgresLeaseOptions } from "./options.js";
+import type { Logger } from 'pino';
+import type { PendingQuery, Row, Sql } from 'postgres';
+import type { NodeHealthRecord } from '../../types/health.js';
+import type { Grant, LeaseBackend, LeaseHolder } from './interface.js';
+import { defaultPostgresLeaseOptions, type PostgresLeaseOptions } from './options.js';
+import { abortable, checkTtl, releaseLateGrant } from './util.js';
 
 /**
  * The lease table, independent of the block store's versioned migrations: one row per lease name,
@@ -142,7 +142,10 @@ export class PostgresLease implements LeaseBackend {
   }
 
   async healthRecords(signal: AbortSignal): Promise<NodeHealthRecord[]> {
-    const rows = await this.run(signal, (sql) => sql<{ record: NodeHealthRecord }[]>`SELECT record FROM lease_health WHERE lease = ${this.name} AND expires_at > now() ORDER BY id`);
+    const rows = await this.run(
+      signal,
+      (sql) => sql<{ record: NodeHealthRecord }[]>`SELECT record FROM lease_health WHERE lease = ${this.name} AND expires_at > now() ORDER BY id`,
+    );
     return rows.map((row) => row.record);
   }
 
@@ -150,11 +153,7 @@ export class PostgresLease implements LeaseBackend {
    * One statement, abortable: on abort the caller is rejected at once and the query is cancelled
    * on the server (it may still have committed just before; `onLate` then sees its result).
    */
-  private async run<T extends readonly Row[]>(
-    signal: AbortSignal,
-    query: (sql: Sql) => PendingQuery<T>,
-    onLate?: (value: T) => void,
-  ): Promise<T> {
+  private async run<T extends readonly Row[]>(signal: AbortSignal, query: (sql: Sql) => PendingQuery<T>, onLate?: (value: T) => void): Promise<T> {
     return abortable(
       signal,
       async () => {
@@ -162,11 +161,11 @@ export class PostgresLease implements LeaseBackend {
         if (signal.aborted) return [] as unknown as T; // nothing sent: an empty result grants nothing
         const pending = query(this.sql);
         const cancel = (): void => void pending.cancel();
-        signal.addEventListener("abort", cancel, { once: true });
+        signal.addEventListener('abort', cancel, { once: true });
         try {
           return await pending;
         } finally {
-          signal.removeEventListener("abort", cancel);
+          signal.removeEventListener('abort', cancel);
         }
       },
       onLate,

@@ -1,9 +1,9 @@
-import type { Redis } from "ioredis";
-import type { Logger } from "pino";
-import type { NodeHealthRecord } from "../../types/health.js";
-import type { Grant, LeaseBackend, LeaseHolder } from "./interface.js";
-import { abortable, checkTtl, releaseLateGrant } from "./util.js";
-import { defaultRedisLeaseOptions, type RedisLeaseOptions } from "./options.js";
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { NodeHealthRecord } from '../../types/health.js';
+import type { Grant, LeaseBackend, LeaseHolder } from './interface.js';
+import { defaultRedisLeaseOptions, type RedisLeaseOptions } from './options.js';
+import { abortable, checkTtl, releaseLateGrant } from './util.js';
 
 // All scripts take KEYS = [leader, epoch, meta]. `leader` holds the holder's id with the TTL (the
 // seed's key), `epoch` the fencing counter (never expires), `meta` the holder's advertised fields.
@@ -95,12 +95,12 @@ export class RedisLease implements LeaseBackend {
     this.healthPrefix = `${keys.lease}:health`;
     this.logger = modules.logger;
     const redis = modules.redis;
-    redis.defineCommand("batonLeaseAcquire", { numberOfKeys: 3, lua: ACQUIRE });
-    redis.defineCommand("batonLeaseRenew", { numberOfKeys: 3, lua: RENEW });
-    redis.defineCommand("batonLeaseRelease", { numberOfKeys: 3, lua: RELEASE });
-    redis.defineCommand("batonLeaseCurrent", { numberOfKeys: 3, lua: CURRENT, readOnly: true });
-    redis.defineCommand("batonHealthPublish", { numberOfKeys: 1, lua: PUBLISH_HEALTH });
-    redis.defineCommand("batonHealthRecords", { numberOfKeys: 1, lua: HEALTH_RECORDS });
+    redis.defineCommand('batonLeaseAcquire', { numberOfKeys: 3, lua: ACQUIRE });
+    redis.defineCommand('batonLeaseRenew', { numberOfKeys: 3, lua: RENEW });
+    redis.defineCommand('batonLeaseRelease', { numberOfKeys: 3, lua: RELEASE });
+    redis.defineCommand('batonLeaseCurrent', { numberOfKeys: 3, lua: CURRENT, readOnly: true });
+    redis.defineCommand('batonHealthPublish', { numberOfKeys: 1, lua: PUBLISH_HEALTH });
+    redis.defineCommand('batonHealthRecords', { numberOfKeys: 1, lua: HEALTH_RECORDS });
     this.redis = redis as Redis & LeaseScripts;
   }
 
@@ -129,10 +129,12 @@ export class RedisLease implements LeaseBackend {
   watchReleases(signal: AbortSignal, onRelease: () => void): void {
     if (signal.aborted) return;
     const subscriber = this.redis.duplicate();
-    subscriber.on("error", (err: Error) => this.logger.debug({ err: err.message }, "Lease release subscription: Redis error (ioredis reconnects)"));
-    subscriber.on("message", () => onRelease());
-    subscriber.subscribe(`${this.keys[0]}:released`).catch((err: Error) => this.logger.debug({ err: err.message }, "Lease release subscription failed; standbys fall back to their retry interval"));
-    signal.addEventListener("abort", () => subscriber.disconnect(), { once: true });
+    subscriber.on('error', (err: Error) => this.logger.debug({ err: err.message }, 'Lease release subscription: Redis error (ioredis reconnects)'));
+    subscriber.on('message', () => onRelease());
+    subscriber
+      .subscribe(`${this.keys[0]}:released`)
+      .catch((err: Error) => this.logger.debug({ err: err.message }, 'Lease release subscription failed; standbys fall back to their retry interval'));
+    signal.addEventListener('abort', () => subscriber.disconnect(), { once: true });
   }
 
   async current(signal: AbortSignal): Promise<LeaseHolder | null> {

@@ -1,6 +1,6 @@
-import type { Logger } from "pino";
-import type { Grant, LeaseBackend } from "./interface.js";
-import { LeaseError, LeaseErrorCode } from "./errors.js";
+import type { Logger } from 'pino';
+import { LeaseError, LeaseErrorCode } from './errors.js';
+import type { Grant, LeaseBackend } from './interface.js';
 
 export function abortedError(signal: AbortSignal): LeaseError {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
@@ -16,15 +16,15 @@ export function abortable<T>(signal: AbortSignal, op: () => Promise<T>, onLate?:
   if (signal.aborted) return Promise.reject(abortedError(signal));
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(abortedError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
     op().then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        signal.removeEventListener('abort', onAbort);
         if (signal.aborted) onLate?.(value);
         else resolve(value);
       },
       (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        signal.removeEventListener('abort', onAbort);
         reject(err);
       },
     );
@@ -40,8 +40,8 @@ export function checkTtl(ttlMs: number): void {
  * The `onLate` of `abortable` for an acquire: a grant that arrived after its request was aborted is
  * released at once, so nobody waits out a TTL for a lease no one holds.
  */
-export function releaseLateGrant(backend: Pick<LeaseBackend, "release">, id: string, grant: Grant | null, logger: Logger): void {
+export function releaseLateGrant(backend: Pick<LeaseBackend, 'release'>, id: string, grant: Grant | null, logger: Logger): void {
   if (!grant) return;
-  logger.info({ epoch: grant.epoch }, "Releasing a lease acquired after its request was aborted");
-  backend.release(id, grant).catch((err: unknown) => logger.warn({ err }, "Lease release failed"));
+  logger.info({ epoch: grant.epoch }, 'Releasing a lease acquired after its request was aborted');
+  backend.release(id, grant).catch((err: unknown) => logger.warn({ err }, 'Lease release failed'));
 }

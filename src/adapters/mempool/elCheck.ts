@@ -1,6 +1,6 @@
+import { CodedError } from '../../runtime/errors.js';
 import { EngineErrorCode } from '../engine/errors.js';
 import type { EngineApi } from '../engine/interface.js';
-import { CodedError } from '../../runtime/errors.js';
 
 /**
  * Asks an EL about a transaction that went missing from blocks: a drop reason if the EL refuses it

@@ -25,7 +25,8 @@ export const mempoolOffRpcMethods: Record<string, JsonRpcMethod> = {
 export function registerTxRoutes(server: HttpServer, mempool: Pick<Mempool, 'status'> | null): void {
   server.get('/txs/:hash', async (reply, req) => {
     const hash = req.getParameter(0) ?? '';
-    if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new HttpError(HttpErrorCode.BAD_REQUEST, `a transaction hash is 0x and 64 hex digits, got ${JSON.stringify(hash)}`);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(hash))
+      throw new HttpError(HttpErrorCode.BAD_REQUEST, `a transaction hash is 0x and 64 hex digits, got ${JSON.stringify(hash)}`);
     if (!mempool) throw new HttpError(HttpErrorCode.NOT_FOUND, MEMPOOL_OFF);
     const status = txStatusJson(await mempool.status(hash));
     reply.json(status.status === 'unknown' ? 404 : 200, { hash: hash.toLowerCase(), ...status });

@@ -6,22 +6,30 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Pool } from '../../runtime/pool.js';
+import { RedisLease } from '../lease/redis.js';
 import { createMempoolMetrics } from './metrics.js';
+import { defaultMempoolOptions, type MempoolOptions } from './options.js';
 import { RedisMempool } from './redis.js';
 import { mempoolRpcMethods } from './rpc.js';
-import { RedisLease } from '../lease/redis.js';
-import { defaultMempoolOptions, type MempoolOptions } from './options.js';
 import { watcherLeaseKeys } from './scripts.js';
 
-export * from './interface.js';
-export * from './errors.js';
-export * from './options.js';
 export { engineTxCheck, permanentRejection, type TxCheck } from './elCheck.js';
-export { createMempoolMetrics, type MempoolMetrics, type SubmissionResult } from './metrics.js';
-export { RedisMempool } from './redis.js';
-export { baton_txStatus, eth_sendRawTransaction, mempoolRpcMethods, txStatusJson, type MempoolRpcMethods, type MempoolRpcModules, type TxStatusJson } from './rpc.js';
-export { watcherLeaseKeys, watcherLockToken } from './scripts.js';
+export * from './errors.js';
 export { mempoolOffRpcMethods, registerTxRoutes } from './http.js';
+export * from './interface.js';
+export { createMempoolMetrics, type MempoolMetrics, type SubmissionResult } from './metrics.js';
+export * from './options.js';
+export { RedisMempool } from './redis.js';
+export {
+  baton_txStatus,
+  eth_sendRawTransaction,
+  type MempoolRpcMethods,
+  type MempoolRpcModules,
+  mempoolRpcMethods,
+  type TxStatusJson,
+  txStatusJson,
+} from './rpc.js';
+export { watcherLeaseKeys, watcherLockToken } from './scripts.js';
 
 export interface MempoolModules {
   /** Shared with the Stream is fine: every operation is one short script. */

@@ -53,7 +53,6 @@ export type ConfirmResult =
 
 export type DropResult = 'dropped' | 'notFound' | 'notWatcher';
 
-
 export interface Mempool {
   /**
    * Adds a decoded, valid transaction to `pending`, unless it is already pending, inflight or

@@ -23,11 +23,20 @@ export function createMempoolMetrics(registry: Registry, mempool: Pick<Mempool, 
       }
     },
   });
-  const submissions = new Counter({ name: 'baton_mempool_submissions_total', help: 'eth_sendRawTransaction calls on this node by result', labelNames: ['result'], registers });
+  const submissions = new Counter({
+    name: 'baton_mempool_submissions_total',
+    help: 'eth_sendRawTransaction calls on this node by result',
+    labelNames: ['result'],
+    registers,
+  });
   const blocksConfirmed = new Counter({ name: 'baton_mempool_blocks_confirmed_total', help: 'Blocks this node confirmed as the watcher', registers });
   const lastConfirmed = new Gauge({ name: 'baton_mempool_last_confirmed_block', help: 'Last block this node confirmed as the watcher', registers });
   const finalized = new Counter({ name: 'baton_mempool_finalized_total', help: 'Transactions this node moved to finalized', registers });
-  const requeued = new Counter({ name: 'baton_mempool_requeued_total', help: 'Inflight transactions sent back to pending after too many blocks without them', registers });
+  const requeued = new Counter({
+    name: 'baton_mempool_requeued_total',
+    help: 'Inflight transactions sent back to pending after too many blocks without them',
+    registers,
+  });
   const dropped = new Counter({ name: 'baton_mempool_dropped_total', help: 'Transactions dropped because the EL refuses them for good', registers });
   const isWatcher = new Gauge({ name: 'baton_mempool_is_watcher', help: '1 while this node holds the mempool watcher lock', registers });
   return {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { MempoolSizes } from '../../types/mempool.js';
 import { MempoolError, MempoolErrorCode } from './errors.js';
 import type { AddResult, ConfirmBlock, ConfirmResult, DropResult, InflightTx, Mempool, MempoolTx, TxStatus } from './interface.js';
-import type { MempoolSizes } from '../../types/mempool.js';
 import { defaultMempoolOptions, type MempoolOptions } from './options.js';
 import { ADD, CONFIRM, DROP, INFLIGHT, mempoolKeys, STATUS, TAKE_BATCH } from './scripts.js';
 
@@ -57,7 +57,9 @@ export class RedisMempool implements Mempool {
       case 'duplicate':
         return { added: false, current: toStatus(state, detail) };
       case 'full':
-        throw new MempoolError(MempoolErrorCode.MEMPOOL_FULL, `mempool full: ${this.opts.maxPending} transactions pending`, { maxPending: String(this.opts.maxPending) });
+        throw new MempoolError(MempoolErrorCode.MEMPOOL_FULL, `mempool full: ${this.opts.maxPending} transactions pending`, {
+          maxPending: String(this.opts.maxPending),
+        });
       default:
         throw new Error(`unexpected reply from the mempool add script: ${result}`);
     }
@@ -68,7 +70,10 @@ export class RedisMempool implements Mempool {
     if (max === 0) return [];
     const [result, detail] = await this.redis.batonMempoolTake(...this.keys, max, epoch.toString());
     if (result === 'STALE_EPOCH') {
-      throw new MempoolError(MempoolErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: the leader fence is at ${String(detail)}`, { epoch: epoch.toString(), fenceEpoch: String(detail) });
+      throw new MempoolError(MempoolErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: the leader fence is at ${String(detail)}`, {
+        epoch: epoch.toString(),
+        fenceEpoch: String(detail),
+      });
     }
     return pairs(detail as string[]);
   }
@@ -87,7 +92,14 @@ export class RedisMempool implements Mempool {
     const number = checkBlockNumber(block.blockNumber);
     const hashes = block.txHashes.map((h) => h.toLowerCase());
     const { maxNonConfirmations, maxFinalized } = this.opts;
-    const [status, last, finalized, requeued] = await this.redis.batonMempoolConfirm(...this.keys, block.lockToken, number, maxNonConfirmations, maxFinalized, ...hashes);
+    const [status, last, finalized, requeued] = await this.redis.batonMempoolConfirm(
+      ...this.keys,
+      block.lockToken,
+      number,
+      maxNonConfirmations,
+      maxFinalized,
+      ...hashes,
+    );
     switch (status) {
       case 'confirmed':
         return { status, finalized, requeued: pairs(requeued) };

@@ -1,10 +1,10 @@
-import postgres, { type Sql } from "postgres";
-import type { Logger } from "pino";
-import type { CommitResult, IBlockStore } from "./interface.js";
-import type { CommittedBlock, BlockToCommit, StoredBlock } from "../../types/block.js";
-import { StoreError, StoreErrorCode, isConnectionError, unreachable } from "./errors.js";
-import { defaultBlockStoreOptions, type BlockStoreOptions } from "./options.js";
-import { runMigrations } from "./migrate.js";
+import type { Logger } from 'pino';
+import postgres, { type Sql } from 'postgres';
+import type { BlockToCommit, CommittedBlock, StoredBlock } from '../../types/block.js';
+import { isConnectionError, StoreError, StoreErrorCode, unreachable } from './errors.js';
+import type { CommitResult, IBlockStore } from './interface.js';
+import { runMigrations } from './migrate.js';
+import { type BlockStoreOptions, defaultBlockStoreOptions } from './options.js';
 
 export interface BlockStoreModules {
   logger: Logger;
@@ -25,7 +25,7 @@ interface Row {
   requests_data: Uint8Array;
   created_at: Date;
 }
-type SummaryRow = Omit<Row, "payload_data" | "requests_data" | "created_at">;
+type SummaryRow = Omit<Row, 'payload_data' | 'requests_data' | 'created_at'>;
 
 function toSummary(r: SummaryRow): CommittedBlock {
   return {
@@ -68,8 +68,8 @@ export class BlockStore implements IBlockStore {
       // No array types are used; fetching them on every new connection leaves an unhandled rejection
       // (a process crash) when that connection drops mid-fetch (postgres.js 3.4.9, found by chaos).
       fetch_types: false,
-      connection: { application_name: "baton" },
-      onnotice: (notice) => this.logger.debug({ notice: notice.message }, "PostgreSQL notice"),
+      connection: { application_name: 'baton' },
+      onnotice: (notice) => this.logger.debug({ notice: notice.message }, 'PostgreSQL notice'),
     });
   }
 
@@ -98,7 +98,7 @@ export class BlockStore implements IBlockStore {
             SELECT block_number, block_hash FROM payloads WHERE block_number IN (${n - 1n}, ${n})`,
         ]);
         const fenced = fence[0]?.epoch;
-        if (fenced === undefined) throw new Error("fence row missing: run migrate() first");
+        if (fenced === undefined) throw new Error('fence row missing: run migrate() first');
         if (fenced > epoch) {
           throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${fenced}`, {
             ...meta,
@@ -119,8 +119,8 @@ export class BlockStore implements IBlockStore {
         if (parent ? parent.block_hash !== parentHash : !(await isEmpty(tx))) {
           throw new StoreError(
             StoreErrorCode.PARENT_MISMATCH,
-            `block ${n} does not extend the committed chain: parent ${parentHash}, stored ${parent?.block_hash ?? "nothing"} at ${n - 1n}`,
-            { ...meta, parentHash, storedParent: parent?.block_hash ?? "" },
+            `block ${n} does not extend the committed chain: parent ${parentHash}, stored ${parent?.block_hash ?? 'nothing'} at ${n - 1n}`,
+            { ...meta, parentHash, storedParent: parent?.block_hash ?? '' },
           );
         }
         try {
@@ -130,7 +130,7 @@ export class BlockStore implements IBlockStore {
         } catch (err) {
           // Only block_hash can collide here (the height was checked under the lock): the same
           // block already sits at another height.
-          if ((err as { code?: string }).code === "23505") {
+          if ((err as { code?: string }).code === '23505') {
             throw new StoreError(StoreErrorCode.HEIGHT_TAKEN, `block hash ${hash} is already committed at another height`, meta);
           }
           throw err;
@@ -166,9 +166,7 @@ export class BlockStore implements IBlockStore {
   /** Up to `limit` committed blocks with number > `afterNumber`, in ascending order (`GET /blocks?after=N&limit=M`). */
   async range(afterNumber: bigint, limit: number): Promise<StoredBlock[]> {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
-    const rows = await this.run(
-      () => this.sql<Row[]>`SELECT * FROM payloads WHERE block_number > ${afterNumber} ORDER BY block_number LIMIT ${limit}`,
-    );
+    const rows = await this.run(() => this.sql<Row[]>`SELECT * FROM payloads WHERE block_number > ${afterNumber} ORDER BY block_number LIMIT ${limit}`);
     return rows.map(toStored);
   }
 
@@ -197,11 +195,17 @@ export class BlockStore implements IBlockStore {
    * leader read the head (and after it repaired the Stream). STALE_EPOCH if the fence is higher.
    */
   async raiseFence(epoch: bigint): Promise<void> {
-    const rows = await this.run(() => this.sql<{ epoch: bigint }[]>`
-      UPDATE fence SET epoch = GREATEST(epoch, ${epoch}) WHERE id = 1 RETURNING epoch`);
+    const rows = await this.run(
+      () => this.sql<{ epoch: bigint }[]>`
+      UPDATE fence SET epoch = GREATEST(epoch, ${epoch}) WHERE id = 1 RETURNING epoch`,
+    );
     const fenced = rows[0]?.epoch;
-    if (fenced === undefined) throw new Error("fence row missing: run migrate() first");
-    if (fenced > epoch) throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${fenced}`, { epoch: epoch.toString(), fenceEpoch: fenced.toString() });
+    if (fenced === undefined) throw new Error('fence row missing: run migrate() first');
+    if (fenced > epoch)
+      throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${fenced}`, {
+        epoch: epoch.toString(),
+        fenceEpoch: fenced.toString(),
+      });
   }
 
   async fenceEpoch(): Promise<bigint> {
@@ -234,7 +238,9 @@ function cancelledBy<T>(signal: AbortSignal | undefined, query: postgres.Pending
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
       void query.cancel();
-      reject(new StoreError(StoreErrorCode.DB_UNREACHABLE, `no answer in time: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`));
+      reject(
+        new StoreError(StoreErrorCode.DB_UNREACHABLE, `no answer in time: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`),
+      );
     };
     signal.addEventListener('abort', onAbort, { once: true });
     query.then(

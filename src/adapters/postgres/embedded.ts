@@ -1,8 +1,8 @@
-import { mkdir } from "node:fs/promises";
-import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import type { Logger } from "pino";
-import type { EmbeddedPostgresOptions } from "./options.js";
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { Logger } from 'pino';
+import type { EmbeddedPostgresOptions } from './options.js';
 
 export interface EmbeddedPostgres {
   /** postgres:// URL of the socket server; give it to exactly one client with a pool of 1. */
@@ -25,13 +25,10 @@ export interface EmbeddedPostgres {
  * - advisory locks and `SELECT … FOR UPDATE` work, trivially, since there is one backend;
  * - opening a data directory takes seconds (the WASM instance initialises), so start it once.
  */
-export async function startEmbeddedPostgres(
-  opts: EmbeddedPostgresOptions,
-  modules: { logger: Logger },
-): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions, modules: { logger: Logger }): Promise<EmbeddedPostgres> {
   await mkdir(opts.dataDir, { recursive: true });
   const db = await PGlite.create(opts.dataDir);
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: opts.port ?? 0, maxConnections: 1 });
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: opts.port ?? 0, maxConnections: 1 });
   try {
     await server.start();
   } catch (err) {
@@ -40,7 +37,7 @@ export async function startEmbeddedPostgres(
   }
   // getServerConn() reports the OS-assigned port once listening.
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;
-  modules.logger.info({ dataDir: opts.dataDir, url }, "Embedded PostgreSQL (PGlite) listening");
+  modules.logger.info({ dataDir: opts.dataDir, url }, 'Embedded PostgreSQL (PGlite) listening');
   let stopped: Promise<void> | undefined;
   return {
     url,

@@ -1,13 +1,13 @@
-import type { Logger } from "pino";
-import { BlockStore } from "./blockStore.js";
-import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.js";
-import type { BlockStoreOptions } from "./options.js";
+import type { Logger } from 'pino';
+import { BlockStore } from './blockStore.js';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
+import type { BlockStoreOptions } from './options.js';
 
-export * from "./interface.js";
-export * from "./errors.js";
-export * from "./options.js";
-export { BlockStore, type BlockStoreModules } from "./blockStore.js";
-export { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.js";
+export { BlockStore, type BlockStoreModules } from './blockStore.js';
+export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.js';
+export * from './errors.js';
+export * from './interface.js';
+export * from './options.js';
 
 export interface OpenBlockStoreOptions extends Partial<BlockStoreOptions> {
   /** Where embedded PGlite keeps its files when no `url` (`--postgres-url`) is configured. */

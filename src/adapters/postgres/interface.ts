@@ -2,7 +2,7 @@
  * The block store port: where committed blocks live (DESIGN §4, §5). Actors depend on this
  * interface, not on postgres.js, so the Publisher, Executor, feed and HTTP API share one contract.
  */
-import type { BlockToCommit, CommittedBlock, StoredBlock } from "../../types/block.js";
+import type { BlockToCommit, CommittedBlock, StoredBlock } from '../../types/block.js';
 
 /** `inserted: false` means the identical block was already committed (an idempotent retry). */
 export interface CommitResult {

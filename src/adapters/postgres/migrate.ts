@@ -1,9 +1,9 @@
-import { readdir, readFile } from "node:fs/promises";
-import type { Sql } from "postgres";
-import type { Logger } from "pino";
+import { readdir, readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Sql } from 'postgres';
 
 /** Versioned SQL files shipped next to this module: `NNN_description.sql`. */
-const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 const FILE_PATTERN = /^(\d+)_([\w-]+)\.sql$/;
 
 /**
@@ -24,7 +24,7 @@ async function listMigrations(): Promise<Migration[]> {
   for (const file of await readdir(MIGRATIONS_DIR)) {
     const m = FILE_PATTERN.exec(file);
     if (!m) continue;
-    migrations.push({ version: Number(m[1]), name: m[2] ?? "", file: new URL(file, MIGRATIONS_DIR) });
+    migrations.push({ version: Number(m[1]), name: m[2] ?? '', file: new URL(file, MIGRATIONS_DIR) });
   }
   migrations.sort((a, b) => a.version - b.version);
   for (let i = 1; i < migrations.length; i++) {
@@ -56,9 +56,9 @@ export async function runMigrations(sql: Sql<{ bigint: bigint }>, logger: Logger
       if (done.has(m.version)) continue;
       // The one place SQL is not a tagged template: trusted files shipped with the code, run as a
       // simple-protocol multi-statement script.
-      await tx.unsafe(await readFile(m.file, "utf8"));
+      await tx.unsafe(await readFile(m.file, 'utf8'));
       await tx`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, ${m.name})`;
-      logger.info({ version: m.version, name: m.name }, "Applied migration");
+      logger.info({ version: m.version, name: m.name }, 'Applied migration');
       applied.push(m.version);
     }
     return applied;

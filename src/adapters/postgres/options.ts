@@ -20,7 +20,7 @@ export const defaultBlockStoreOptions = {
   maxConnections: 4,
   connectTimeoutMs: 5_000,
   idleTimeoutMs: 60_000,
-} satisfies Omit<Required<BlockStoreOptions>, "url">;
+} satisfies Omit<Required<BlockStoreOptions>, 'url'>;
 
 /** Options of the embedded PGlite server (DESIGN §8). */
 export interface EmbeddedPostgresOptions {

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
-import type { Logger } from "pino";
-import { StreamError, StreamErrorCode } from "./errors.js";
-import { defaultBlockStreamOptions, type BlockStreamOptions } from "./options.js";
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { StreamError, StreamErrorCode } from './errors.js';
+import { type BlockStreamOptions, defaultBlockStreamOptions } from './options.js';
 
 /**
  * Fenced append. KEYS = [epochKey, stream]; ARGV = [epoch, number, hash, maxLen, payload, timestamp].
@@ -84,7 +84,7 @@ export class BlockStream {
     this.epochKey = `${prefix}:epoch`;
     this.maxLen = opts.maxLen ?? defaultBlockStreamOptions.maxLen;
     this.logger = modules.logger;
-    modules.redis.defineCommand("batonStreamAppend", { numberOfKeys: 2, lua: APPEND });
+    modules.redis.defineCommand('batonStreamAppend', { numberOfKeys: 2, lua: APPEND });
     this.redis = modules.redis as Redis & StreamScripts;
   }
 
@@ -109,10 +109,10 @@ export class BlockStream {
     );
     const meta = { number: block.number.toString(), hash, epoch: epoch.toString() };
     switch (status) {
-      case "appended":
+      case 'appended':
         return { appended: true };
-      case "exists":
-        this.logger.debug(meta, "Block already in the Stream");
+      case 'exists':
+        this.logger.debug(meta, 'Block already in the Stream');
         return { appended: false };
       case StreamErrorCode.STALE_EPOCH:
         throw new StreamError(status, `epoch ${epoch} is stale: the Stream is fenced at ${detail}`, { ...meta, fenceEpoch: detail });
@@ -127,7 +127,7 @@ export class BlockStream {
 
   /** The newest entry, or null if the Stream is empty: a new leader re-publishes committed blocks above it. */
   async lastEntry(): Promise<StreamBlock | null> {
-    const [entry] = await this.redis.xrevrangeBuffer(this.stream, "+", "-", "COUNT", 1);
+    const [entry] = await this.redis.xrevrangeBuffer(this.stream, '+', '-', 'COUNT', 1);
     return entry ? decode(entry[1]) : null;
   }
 
@@ -147,10 +147,10 @@ function decode(fields: Buffer[]): StreamBlock {
     return v;
   };
   return {
-    number: BigInt(field("block_number").toString()),
-    hash: field("block_hash").toString(),
-    timestamp: BigInt(field("timestamp").toString()),
-    epoch: BigInt(field("epoch").toString()),
-    payload: field("payload"),
+    number: BigInt(field('block_number').toString()),
+    hash: field('block_hash').toString(),
+    timestamp: BigInt(field('timestamp').toString()),
+    epoch: BigInt(field('epoch').toString()),
+    payload: field('payload'),
   };
 }

@@ -24,7 +24,13 @@ export interface RedisConnectionOptions {
  */
 export function redisOptions(o: RedisConnectionOptions): RedisOptions {
   const ca = o.tlsCaFile ? readFileSync(o.tlsCaFile) : undefined;
-  const common: RedisOptions = { password: o.password, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3_000, retryStrategy: (n) => Math.min(n * 200, 2_000) };
+  const common: RedisOptions = {
+    password: o.password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3_000,
+    retryStrategy: (n) => Math.min(n * 200, 2_000),
+  };
   if (o.sentinels?.length) {
     return {
       ...common,
@@ -67,7 +73,7 @@ function splitHostPort(s: string): [string, number] {
 }
 
 /** Why a first connection failed, in terms of what the operator must fix. */
-export type RedisConnectProblem = "unreachable" | "auth" | "tls" | "setup";
+export type RedisConnectProblem = 'unreachable' | 'auth' | 'tls' | 'setup';
 
 /** A first connection that failed; `problem` picks the flag to blame (`--redis-password` for `auth`). */
 export class RedisConnectError extends Error {
@@ -93,11 +99,11 @@ export async function connectRedis(o: RedisConnectionOptions): Promise<Redis> {
   try {
     redis = createRedis(o);
   } catch (err) {
-    throw new RedisConnectError("setup", `cannot set up the Redis connection: ${(err as Error).message}`);
+    throw new RedisConnectError('setup', `cannot set up the Redis connection: ${(err as Error).message}`);
   }
   let cause: Error | null = null;
   const onError = (err: Error) => (cause = err);
-  redis.on("error", onError);
+  redis.on('error', onError);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${FIRST_CONNECT_MS} ms`)), FIRST_CONNECT_MS);
@@ -110,14 +116,14 @@ export async function connectRedis(o: RedisConnectionOptions): Promise<Redis> {
     const reason: Error = cause ?? (err as Error);
     const text = reason.message;
     const problem: RedisConnectProblem = /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(text)
-      ? "auth"
+      ? 'auth'
       : /certificate|SSL|TLS|self[- ]signed/i.test(text)
-        ? "tls"
-        : "unreachable";
-    const what = { auth: "refused the credentials", tls: "failed the TLS handshake", unreachable: "is unreachable", setup: "" }[problem];
+        ? 'tls'
+        : 'unreachable';
+    const what = { auth: 'refused the credentials', tls: 'failed the TLS handshake', unreachable: 'is unreachable', setup: '' }[problem];
     throw new RedisConnectError(problem, `Redis ${describeRedis(o)} ${what}: ${text}`);
   } finally {
     clearTimeout(timer);
-    redis.off("error", onError);
+    redis.off('error', onError);
   }
 }

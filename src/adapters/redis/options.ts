@@ -12,7 +12,7 @@ export interface BlockStreamOptions {
 }
 
 export const defaultBlockStreamOptions = {
-  prefix: "consensus",
+  prefix: 'consensus',
   /** About a day of 1 s blocks: enough for any consumer to catch up from the Stream alone. */
   maxLen: 100_000,
-} satisfies Omit<Required<BlockStreamOptions>, "stream">;
+} satisfies Omit<Required<BlockStreamOptions>, 'stream'>;

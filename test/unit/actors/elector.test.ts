@@ -37,7 +37,8 @@ async function elector(t: ExecutionContext, opts: { flags?: string[]; paused?: b
   });
   const sup = await node.start([monitor.spec, node.spec('elector'), builder.spec, syncer.spec]);
   const ask = <R>(msg: ElectorMsg) => sup.ask<R, ElectorMsg>(actors.elector, msg, 5_000);
-  const acquired = (epoch: bigint) => heard.find((m): m is Extract<LeadershipMsg, { type: 'leadershipAcquired' }> => m.type === 'leadershipAcquired' && m.epoch === epoch);
+  const acquired = (epoch: bigint) =>
+    heard.find((m): m is Extract<LeadershipMsg, { type: 'leadershipAcquired' }> => m.type === 'leadershipAcquired' && m.epoch === epoch);
   const current = () => node.backend.current(AbortSignal.timeout(5_000));
   return { ...node, sup, heard, syncer, ask, acquired, current, gate };
 }
@@ -48,7 +49,14 @@ test('acquires the lease and tells every listener, with the epoch and a deadline
   const first = e.acquired(1n)!;
   await eventually('a renewal', () => e.heard.some((m) => m.type === 'leaseExtended'));
 
-  t.deepEqual(e.heard.slice(0, 2).map((m) => m.type).sort(), ['notLeading', 'started'], 'a fresh Elector says it holds nothing');
+  t.deepEqual(
+    e.heard
+      .slice(0, 2)
+      .map((m) => m.type)
+      .sort(),
+    ['notLeading', 'started'],
+    'a fresh Elector says it holds nothing',
+  );
   t.true(first.validUntil > performance.now() - 600 && first.validUntil <= performance.now() + 600, 'the deadline is within one lease');
   const extended = e.heard.find((m) => m.type === 'leaseExtended')!;
   t.true(extended.type === 'leaseExtended' && extended.epoch === 1n && extended.validUntil > first.validUntil);

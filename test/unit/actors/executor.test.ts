@@ -47,7 +47,11 @@ test('executes blocks in order, stores each as committed, and reports its progre
   );
   t.deepEqual(storeChainBreaks(m.store), []);
   t.is(m.el.head.hash, m.chain.at(-1)!.hash, 'the EL follows');
-  t.deepEqual(m.sink.published.map((p) => p.number), [1n, 2n, 3n], 'served live on this node’s feed after the store');
+  t.deepEqual(
+    m.sink.published.map((p) => p.number),
+    [1n, 2n, 3n],
+    'served live on this node’s feed after the store',
+  );
   t.is(m.report.current.sync?.lastSynced, 3n);
   t.is(m.report.current.sync?.totalSynced, 3);
   t.deepEqual(m.report.current.head, { number: 3n, hash: m.chain.at(-1)!.hash });
@@ -117,7 +121,10 @@ test('a store that fails after the EL executed is a SYNC_RETRY; the retry execut
   t.deepEqual(m.store.all(), []);
 
   t.deepEqual(await m.execute(m.chain[0]!), { lastSynced: 1n, lastHash: m.chain[0]!.hash });
-  t.deepEqual(m.store.all().map((b) => b.hash), [m.chain[0]!.hash]);
+  t.deepEqual(
+    m.store.all().map((b) => b.hash),
+    [m.chain[0]!.hash],
+  );
   t.is(m.report.current.sync?.totalSynced, 1, 'counted once');
 });
 
@@ -131,7 +138,10 @@ test('a member whose EL is ahead of its store resumes at the store’s head and 
 
   t.deepEqual(await m.position(), { lastSynced: 2n, lastHash: chain[1]!.hash });
   t.deepEqual(await m.execute(chain[2]!), { lastSynced: 3n, lastHash: chain[2]!.hash });
-  t.deepEqual(m.store.all().map((b) => b.hash), chain.map((b) => b.hash));
+  t.deepEqual(
+    m.store.all().map((b) => b.hash),
+    chain.map((b) => b.hash),
+  );
 });
 
 test('an EL head nobody committed (this node led once) is stepped back from with SYNC_REWOUND, then the committed chain is taken', async (t) => {
@@ -146,6 +156,9 @@ test('an EL head nobody committed (this node led once) is stepped back from with
   t.is(err.code, 'SYNC_REWOUND');
   t.is(err.meta.lastSynced, '0');
   for (const block of m.chain) await m.execute(block);
-  t.deepEqual(m.store.all().map((b) => b.hash), m.chain.map((b) => b.hash));
+  t.deepEqual(
+    m.store.all().map((b) => b.hash),
+    m.chain.map((b) => b.hash),
+  );
   t.is(m.el.head.hash, m.chain.at(-1)!.hash);
 });

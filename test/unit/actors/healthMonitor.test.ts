@@ -21,7 +21,10 @@ const INTERVAL_MS = 50;
 /** The thresholds under test: two failed EL calls, three 50 ms blocks without a commit, no minimum term. */
 const THRESHOLDS = { elFailures: 2, maxBlockGapMs: 150, productionFailures: 3, minTermMs: 0, holdOffMs: 1_000 };
 
-async function monitor(t: ExecutionContext, opts: { mempool?: Pick<Mempool, 'sizes'>; backend?: (real: LeaseBackend) => LeaseBackend; deadlineMs?: number; leaderCapable?: boolean } = {}) {
+async function monitor(
+  t: ExecutionContext,
+  opts: { mempool?: Pick<Mempool, 'sizes'>; backend?: (real: LeaseBackend) => LeaseBackend; deadlineMs?: number; leaderCapable?: boolean } = {},
+) {
   const node = testNode(t, ['--role', 'leader', '--instance-id', 'node-a']);
   const syncer = standIn<SyncerMsg>(actors.syncer);
   const elector = standIn<ElectorMsg>(actors.elector);
@@ -33,8 +36,23 @@ async function monitor(t: ExecutionContext, opts: { mempool?: Pick<Mempool, 'siz
     handlerTimeoutMs: opts.deadlineMs ?? 2 * INTERVAL_MS + 1_000,
     start: () =>
       healthMonitorActor(
-        { identity: 'node-a', leaderCapable: opts.leaderCapable ?? true, intervalMs: INTERVAL_MS, recordTtlMs: 3 * INTERVAL_MS, clusterEveryProbes: 5, thresholds: THRESHOLDS },
-        { backend: opts.backend?.(node.backend) ?? node.backend, engine: node.el, store: node.store, report: node.report, mempool: opts.mempool, elector: actors.elector, syncer: actors.syncer },
+        {
+          identity: 'node-a',
+          leaderCapable: opts.leaderCapable ?? true,
+          intervalMs: INTERVAL_MS,
+          recordTtlMs: 3 * INTERVAL_MS,
+          clusterEveryProbes: 5,
+          thresholds: THRESHOLDS,
+        },
+        {
+          backend: opts.backend?.(node.backend) ?? node.backend,
+          engine: node.el,
+          store: node.store,
+          report: node.report,
+          mempool: opts.mempool,
+          elector: actors.elector,
+          syncer: actors.syncer,
+        },
       ),
   };
   const sup = await node.start([syncer.spec, elector.spec, spec]);
@@ -91,7 +109,10 @@ test('an EL that never answers is cut by the probe’s own bound, reported, and 
   t.regex(elProblems().find((r) => r !== null) || '', /execution client unreachable: .*aborted/);
 
   t.deepEqual(
-    m.el.callsOf('getBlockByNumber').filter((c) => c.outcome === 'hung' || c.outcome === 'aborted').map((c) => c.outcome),
+    m.el
+      .callsOf('getBlockByNumber')
+      .filter((c) => c.outcome === 'hung' || c.outcome === 'aborted')
+      .map((c) => c.outcome),
     ['aborted'],
     'the hung call was aborted by the probe’s signal',
   );
@@ -169,7 +190,16 @@ function withHealthRecords(real: LeaseBackend): LeaseBackend & { records: Map<st
   };
 }
 
-const standbyRecord = (ready: boolean): NodeHealthRecord => ({ id: 'node-b', ready, healthy: ready, reasons: ready ? [] : ['its execution client is at block 0, behind the committed head 9'], elHead: '9', committedHead: '9', paused: false, at: Date.now() });
+const standbyRecord = (ready: boolean): NodeHealthRecord => ({
+  id: 'node-b',
+  ready,
+  healthy: ready,
+  reasons: ready ? [] : ['its execution client is at block 0, behind the committed head 9'],
+  elHead: '9',
+  committedHead: '9',
+  paused: false,
+  at: Date.now(),
+});
 
 async function leadingMonitor(t: ExecutionContext, standby: NodeHealthRecord | null) {
   let backend!: ReturnType<typeof withHealthRecords>;
@@ -203,7 +233,10 @@ test('an unhealthy leader with no ready standby stays, keeps its lease and says 
   await eventually('the reason reported', () => m.report.current.health?.staying?.includes('no ready standby') ?? false);
   await new Promise((resolve) => setTimeout(resolve, 5 * INTERVAL_MS));
   t.is(m.stepDowns().length, 0);
-  t.deepEqual(m.report.current.health?.standbys.map((s) => [s.id, s.ready]), [['node-b', false]]);
+  t.deepEqual(
+    m.report.current.health?.standbys.map((s) => [s.id, s.ready]),
+    [['node-b', false]],
+  );
 });
 
 test('a leader that commits nothing for longer than the block gap is unhealthy, though its EL answers', async (t) => {

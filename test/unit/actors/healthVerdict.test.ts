@@ -4,8 +4,28 @@ import { failoverReason, handOverTarget, judge, mayCampaign, type Observations, 
 import type { NodeHealthRecord } from '../../../src/types/health.js';
 
 const T = { elFailures: 2, maxBlockGapMs: 3_000, productionFailures: 3, minTermMs: 5_000, holdOffMs: 10_000 };
-const fine: Observations = { elFailures: 0, elProblem: null, productionFailures: 0, productionProblem: null, storeProblem: null, elHead: 9n, committedHead: 9n, paused: false, heldOffUntil: 0, term: null };
-const record = (id: string, ready: boolean): NodeHealthRecord => ({ id, ready, healthy: ready, reasons: [], elHead: '9', committedHead: '9', paused: false, at: 0 });
+const fine: Observations = {
+  elFailures: 0,
+  elProblem: null,
+  productionFailures: 0,
+  productionProblem: null,
+  storeProblem: null,
+  elHead: 9n,
+  committedHead: 9n,
+  paused: false,
+  heldOffUntil: 0,
+  term: null,
+};
+const record = (id: string, ready: boolean): NodeHealthRecord => ({
+  id,
+  ready,
+  healthy: ready,
+  reasons: [],
+  elHead: '9',
+  committedHead: '9',
+  paused: false,
+  at: 0,
+});
 
 test('judge: the EL after elFailures failed calls, the database, and a leader quiet past the block gap or failing to produce', (t) => {
   t.deepEqual(judge(fine, 1_000, T), { healthy: true, reasons: [] });
@@ -35,7 +55,11 @@ test('mayCampaign: a ready node may; with the lease free and nobody ready, any n
   const behind = { ...fine, elHead: 2n };
   const notReady = readiness(behind, judge(behind, 0, T), 0);
   t.deepEqual(mayCampaign(fine, readiness(fine, judge(fine, 0, T), 0), T, [], true), { may: true, reason: null });
-  t.deepEqual(mayCampaign(behind, notReady, T, [record('node-b', true)], false), { may: false, reason: 'its execution client is at block 2, behind the committed head 9' }, 'a ready node elsewhere');
+  t.deepEqual(
+    mayCampaign(behind, notReady, T, [record('node-b', true)], false),
+    { may: false, reason: 'its execution client is at block 2, behind the committed head 9' },
+    'a ready node elsewhere',
+  );
   t.false(mayCampaign(behind, notReady, T, [], true).may, 'the lease is held: follow the leader and catch up');
   t.true(mayCampaign(behind, notReady, T, [record('node-b', false)], false).may, 'free lease, nobody ready: this EL answers');
   const down = { ...behind, elFailures: 3, elProblem: 'down' };

@@ -72,7 +72,11 @@ test('given leadership, the Builder replays the committed chain into its EL and 
 
   const chain = p.store.all();
   t.deepEqual(storeChainBreaks(p.store), []);
-  t.deepEqual(chain.slice(0, 3).map((b) => b.hash), predecessor.map((b) => b.summary.hash), 'the committed chain is kept');
+  t.deepEqual(
+    chain.slice(0, 3).map((b) => b.hash),
+    predecessor.map((b) => b.summary.hash),
+    'the committed chain is kept',
+  );
   for (const b of chain.slice(3)) {
     t.is(b.epoch, EPOCH, `block ${b.number} carries the term's epoch`);
     t.is(b.leader, 'node-a', `block ${b.number} names its committer`);
@@ -148,7 +152,10 @@ test('a crashed Builder is restarted, asks the Elector where leadership stands a
 
   t.is(p.elector.asked(), 2, 'asked at its first start and after the restart');
   t.deepEqual(storeChainBreaks(p.store), []);
-  t.true(p.store.all().every((b) => b.epoch === EPOCH), 'every block of the same term');
+  t.true(
+    p.store.all().every((b) => b.epoch === EPOCH),
+    'every block of the same term',
+  );
   t.is(await p.store.fenceEpoch(), EPOCH, 'the lease and the fence untouched');
   t.deepEqual(publishingBreaks(p.sink, p.store), [], 'every committed block published, in order');
   t.is(p.sup.restartCounts().publisher, 0, 'the Publisher is not restarted with the Builder');
@@ -172,7 +179,10 @@ test('a failing forkchoiceUpdated is retried with backoff and production resumes
   // The Builder's backoff: 250 ms, then 500 ms (timers may fire a millisecond early).
   t.true(failed2!.at - failed1!.at >= 249, `first retry after ${failed2!.at - failed1!.at} ms`);
   t.true(retried!.at - failed2!.at >= 499, `second retry after ${retried!.at - failed2!.at} ms`);
-  t.true(p.report.producerStates().some((s) => s.startsWith('stalled: ENGINE_UNREACHABLE')), 'the stall is reported with its cause');
+  t.true(
+    p.report.producerStates().some((s) => s.startsWith('stalled: ENGINE_UNREACHABLE')),
+    'the stall is reported with its cause',
+  );
   t.is(p.report.current.producer.state, 'producing');
   t.is(p.sup.restartCounts().builder, 0);
   t.deepEqual(storeChainBreaks(p.store), []);
@@ -206,7 +216,10 @@ test('a block its own EL calls INVALID is not committed or published: the Publis
   t.is(refused.number, headAtRefusal + 1n, 'not committed');
   await eventually('production resumed', () => p.head() >= headAtRefusal + 2n);
 
-  t.true(p.report.producerStates().some((s) => s.startsWith('stalled: EL_REJECTED')), 'reported with its cause');
+  t.true(
+    p.report.producerStates().some((s) => s.startsWith('stalled: EL_REJECTED')),
+    'reported with its cause',
+  );
   t.deepEqual(storeChainBreaks(p.store), []);
   t.deepEqual(publishingBreaks(p.sink, p.store), []);
   t.deepEqual(p.sup.restartCounts(), { elector: 0, publisher: 0, builder: 0, healthMonitor: 0 }, 'a refused commit is an answer, not a crash');

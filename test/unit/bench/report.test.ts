@@ -9,7 +9,10 @@ test('npm run bench, quick, on the smallest bench: the report holds measured fig
   const lines: string[] = [];
   const report = await runBenches(['runtime'], true, (line) => lines.push(line));
   t.deepEqual(report.failed, []);
-  t.true(lines.some((l) => l.includes('runtime')), 'progress is shown');
+  t.true(
+    lines.some((l) => l.includes('runtime')),
+    'progress is shown',
+  );
   const [section] = report.sections;
   t.regex(section!.title, /^Runtime/);
   for (const row of section!.rows) {
@@ -26,5 +29,7 @@ test('a malformed section line is an error, not a silently missing figure', (t) 
   t.throws(() => parseSections('{"title":"x","rows":[{"figure":"a"}]}\n'), { message: /no figure or value/ });
   t.throws(() => parseSections('{"rows":[]}\n'), { message: /not \{title, rows\}/ });
   t.throws(() => parseSections('{"title":"x","rows":[]'));
-  t.deepEqual(parseSections('\n{"title":"x","rows":[{"figure":"a","value":1,"unit":"ms"}]}\n'), [{ title: 'x', rows: [{ figure: 'a', value: 1, unit: 'ms' }] }]);
+  t.deepEqual(parseSections('\n{"title":"x","rows":[{"figure":"a","value":1,"unit":"ms"}]}\n'), [
+    { title: 'x', rows: [{ figure: 'a', value: 1, unit: 'ms' }] },
+  ]);
 });

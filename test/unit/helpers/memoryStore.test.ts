@@ -44,7 +44,10 @@ for (const [what, commit, code] of refusals) {
     const err = await t.throwsAsync(b.store.commitBlock(refused, epoch, 'x'), { instanceOf: StoreError });
     t.is(err?.code, code);
     t.is(await b.store.fenceEpoch(), 5n, 'the fence is where it was');
-    t.deepEqual(b.store.all().map((r) => r.hash), [b.one.hash, b.two.hash]);
+    t.deepEqual(
+      b.store.all().map((r) => r.hash),
+      [b.one.hash, b.two.hash],
+    );
   });
 }
 
@@ -63,6 +66,9 @@ test('the first block of an empty store may start anywhere; raiseFence refuses a
   t.is((await t.throwsAsync(store.commitBlock(block(101n, first.hash), 2n, 'old'), { instanceOf: StoreError }))?.code, 'STALE_EPOCH');
   t.is((await t.throwsAsync(store.raiseFence(2n), { instanceOf: StoreError }))?.code, 'STALE_EPOCH');
   t.deepEqual(await store.commitBlock(block(101n, first.hash), 3n, 'new'), { inserted: true });
-  t.deepEqual((await store.range(99n, 10)).map((b) => b.number), [100n, 101n]);
+  t.deepEqual(
+    (await store.range(99n, 10)).map((b) => b.number),
+    [100n, 101n],
+  );
   t.is((await store.head())?.number, 101n);
 });

@@ -1,6 +1,6 @@
-import test, { type ExecutionContext } from 'ava';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import test, { type ExecutionContext } from 'ava';
 import { TcpProxy } from '../../helpers/tcpProxy.js';
 
 /** A loopback server that records when each chunk arrives, what it says, and answers "ok:<chunk>". */
@@ -54,7 +54,10 @@ test('without a delay a request is forwarded and answered', async (t) => {
   socket.write('ping');
   const [answer] = await once(socket, 'data');
   t.is(String(answer), 'ok:ping');
-  t.deepEqual(upstream.arrivals.map((a) => a.text), ['ping']);
+  t.deepEqual(
+    upstream.arrivals.map((a) => a.text),
+    ['ping'],
+  );
   t.is(proxy.connections, 1);
   socket.destroy();
 });
@@ -107,7 +110,10 @@ test('a per-connection delay is drawn once for each connection, live ones includ
   await until('the late connection forwarded', () => proxy.connections === 2);
   t.deepEqual(draws, [200, 400], 'a new connection draws its own');
 
-  for (const [socket, ms] of [[early, 200], [late, 400]] as const) {
+  for (const [socket, ms] of [
+    [early, 200],
+    [late, 400],
+  ] as const) {
     for (const text of ['a', 'b']) {
       const before = upstream.arrivals.length;
       const sentAt = performance.now();

@@ -2,11 +2,12 @@
  * The README's picture of the supervision tree is the tree the node builds: drawn from the child
  * specs (`describeTree`), for a leader-capable node and a member, both with Redis (the watcher).
  */
-import test from 'ava';
+
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { type Config, parseConfig } from '../../../src/cli/config.js';
 import { nodeOptions } from '../../../src/cli/nodeOptions.js';
-import { parseConfig, type Config } from '../../../src/cli/config.js';
 import { nodeTimings } from '../../../src/node/options.js';
 import { ROOT_SUPERVISION, supervisionTree, type TreeModules } from '../../../src/node/tree.js';
 import { describeTree } from '../../../src/runtime/tree.js';
@@ -24,7 +25,7 @@ function picture(role: 'leader' | 'member'): string {
 
 for (const role of ['leader', 'member'] as const) {
   test(`the README shows the supervision tree of a ${role} as the code builds it`, (t) => {
-    const block = new RegExp('```text\\n# supervision tree: ' + role + '\\n([\\s\\S]*?)\\n```').exec(README)?.[1];
+    const block = new RegExp(`\`\`\`text\\n# supervision tree: ${role}\\n([\\s\\S]*?)\\n\`\`\``).exec(README)?.[1];
     t.is(block, picture(role), `README.md's "# supervision tree: ${role}" block should be:\n${picture(role)}`);
   });
 }

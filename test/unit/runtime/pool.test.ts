@@ -1,5 +1,5 @@
-import test from 'ava';
 import { keccak_256 } from '@noble/hashes/sha3.js';
+import test from 'ava';
 import pino from 'pino';
 import type { CodedError } from '../../../src/runtime/errors.js';
 import { createRuntimeModules } from '../../../src/runtime/index.js';

@@ -58,7 +58,12 @@ function testActor(id: string, journal: Journal, opts: TestActorOptions = {}): (
   });
 }
 
-function spec(id: string, journal: Journal, restart: RestartType = 'permanent', extra: Partial<Pick<ChildSpec, 'handlerTimeoutMs' | 'mailboxSize'>> & TestActorOptions = {}): ChildSpec<TestMsg, { incarnation: number }> {
+function spec(
+  id: string,
+  journal: Journal,
+  restart: RestartType = 'permanent',
+  extra: Partial<Pick<ChildSpec, 'handlerTimeoutMs' | 'mailboxSize'>> & TestActorOptions = {},
+): ChildSpec<TestMsg, { incarnation: number }> {
   return { id, start: testActor(id, journal, extra), restart, shutdownMs: 500, handlerTimeoutMs: extra.handlerTimeoutMs, mailboxSize: extra.mailboxSize };
 }
 
@@ -104,7 +109,7 @@ for (const [strategy, expectedRestarted] of [
     journal.events.length = 0;
     modules.chaos.inject('b', 'throw');
     sup.send(to('b'), { type: 'item', n: 1 });
-    await eventually(() => journal.items['b']?.includes(1) ?? false, 'b handles the retried item');
+    await eventually(() => journal.items.b?.includes(1) ?? false, 'b handles the retried item');
     const reinitialised = journal.events.filter((e) => e.startsWith('init:')).map((e) => e.slice(5));
     t.deepEqual(reinitialised, [...expectedRestarted], 'restarted children, in start order');
     t.deepEqual(sup.restartCounts(), { a: 0, b: 0, c: 0, ...Object.fromEntries(expectedRestarted.map((id) => [id, 1])) });
@@ -123,10 +128,14 @@ test('injectFault crashes an idle actor at once; its wake-up never reaches the h
   journal.events.length = 0;
   sup.injectFault('b', 'throw');
   await eventually(() => sup.restartCounts().b === 1, 'b restarted without any message of its own');
-  t.deepEqual(journal.events.filter((e) => e.startsWith('init:')), ['init:b'], 'only b restarted (one_for_one)');
+  t.deepEqual(
+    journal.events.filter((e) => e.startsWith('init:')),
+    ['init:b'],
+    'only b restarted (one_for_one)',
+  );
   t.deepEqual(modules.chaos.injected(), { 'b:throw': 1 });
   sup.send(to('b'), { type: 'item', n: 1 });
-  await eventually(() => journal.items['b']?.includes(1) ?? false, 'b serves after the restart');
+  await eventually(() => journal.items.b?.includes(1) ?? false, 'b serves after the restart');
   t.deepEqual(journal.items, { b: [1] }, 'the wake-up message was never handled as an item');
   t.throws(() => sup.injectFault('nobody', 'throw'), { code: 'UNKNOWN_ACTOR' } as never);
   await sup.stop();
@@ -179,7 +188,11 @@ test('restart intensity exceeded: everything stops in reverse, the escalation ho
   const err = await t.throwsAsync(sup.done);
   t.is((err as CodedError).code, 'ESCALATED');
   t.is(escalations.length, 1, 'escalation hook ran once');
-  t.deepEqual(journal.events.filter((e) => e.startsWith('terminate:')), ['terminate:c', 'terminate:a'], 'survivors stopped in reverse order');
+  t.deepEqual(
+    journal.events.filter((e) => e.startsWith('terminate:')),
+    ['terminate:c', 'terminate:a'],
+    'survivors stopped in reverse order',
+  );
   t.throws(() => sup.send(to('a'), { type: 'item', n: 1 }), { code: 'ACTOR_STOPPED' } as never);
   await modules.pool.destroy();
 });
@@ -188,8 +201,11 @@ test('a crashed actor is restarted and processes its next messages in order, non
   const { sup, journal, modules } = setup('one_for_one', (j) => [spec('w', j, 'permanent', { crashOn: { n: 5, times: 1 } })]);
   await sup.start();
   for (let n = 1; n <= 20; n++) sup.send(to('w'), { type: 'item', n });
-  await eventually(() => journal.items['w']?.length === 20, 'all 20 items handled');
-  t.deepEqual(journal.items['w'], Array.from({ length: 20 }, (_, i) => i + 1));
+  await eventually(() => journal.items.w?.length === 20, 'all 20 items handled');
+  t.deepEqual(
+    journal.items.w,
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
   t.is(sup.restartCounts().w, 1);
   await sup.stop();
   await modules.pool.destroy();
@@ -199,8 +215,8 @@ test('a poison message is retried once, then dead-lettered; the rest flow on', a
   const { sup, journal, modules } = setup('one_for_one', (j) => [spec('w', j, 'permanent', { crashOn: { n: 3, times: Infinity } })]);
   await sup.start();
   for (let n = 1; n <= 6; n++) sup.send(to('w'), { type: 'item', n });
-  await eventually(() => journal.items['w']?.length === 5, 'five healthy items handled');
-  t.deepEqual(journal.items['w'], [1, 2, 4, 5, 6]);
+  await eventually(() => journal.items.w?.length === 5, 'five healthy items handled');
+  t.deepEqual(journal.items.w, [1, 2, 4, 5, 6]);
   t.is(sup.restartCounts().w, 2, 'one restart for the crash, one for the retry');
   const deadLetters = await modules.registry.getSingleMetric('baton_actor_dead_letters_total')!.get();
   t.is(deadLetters.values.find((v) => v.labels.actor === 'w')?.value, 1);
@@ -216,8 +232,8 @@ test('a hung handler is detected at its deadline and the actor restarted; the me
   modules.chaos.inject('w', 'hang');
   sup.send(to('w'), { type: 'item', n: 1 });
   sup.send(to('w'), { type: 'item', n: 2 });
-  await eventually(() => journal.items['w']?.length === 2, 'both items handled after the hang');
-  t.deepEqual(journal.items['w'], [1, 2]);
+  await eventually(() => journal.items.w?.length === 2, 'both items handled after the hang');
+  t.deepEqual(journal.items.w, [1, 2]);
   t.is(sup.restartCounts().w, 1);
   t.deepEqual(modules.chaos.injected(), { 'w:hang': 1 });
   await sup.stop();
@@ -294,7 +310,10 @@ test('an actor whose pool worker is killed mid-task crashes, restarts and retrie
       },
     }),
   };
-  const sup = new Supervisor({ strategy: 'one_for_one', intensity: { maxRestarts: 5, periodMs: 30_000 }, children: [hasher as ChildSpec<Message, null>] }, modules);
+  const sup = new Supervisor(
+    { strategy: 'one_for_one', intensity: { maxRestarts: 5, periodMs: 30_000 }, children: [hasher as ChildSpec<Message, null>] },
+    modules,
+  );
   await sup.start();
   modules.chaos.killWorker('keccak256');
   for (let n = 1; n <= 3; n++) sup.send(to<HashMsg>('hasher'), { type: 'hash', n });
@@ -320,10 +339,17 @@ test('nested: a crash inside a subtree restarts by the subtree strategy and touc
   journal.events.length = 0;
   sup.injectFault('b', 'throw');
   await eventually(() => sup.restartCounts().c === 1, 'c restarted with b (rest_for_one)');
-  t.deepEqual(journal.events.filter((e) => e.startsWith('init:')), ['init:b', 'init:c']);
+  t.deepEqual(
+    journal.events.filter((e) => e.startsWith('init:')),
+    ['init:b', 'init:c'],
+  );
   t.deepEqual(sup.restartCounts(), { a: 0, b: 1, c: 1, d: 0 });
   await sup.stop();
-  t.deepEqual(journal.events.filter((e) => e.startsWith('terminate:')).slice(-4), ['terminate:d', 'terminate:c', 'terminate:b', 'terminate:a'], 'stopped in reverse, depth first');
+  t.deepEqual(
+    journal.events.filter((e) => e.startsWith('terminate:')).slice(-4),
+    ['terminate:d', 'terminate:c', 'terminate:b', 'terminate:a'],
+    'stopped in reverse, depth first',
+  );
   await modules.pool.destroy();
 });
 
@@ -335,7 +361,11 @@ test('nested: a subtree past its intensity is restarted whole by its parent; que
   await eventually(() => sup.restartCounts().c === 1, 'first crash: c restarted by the subtree');
   sup.injectFault('c', 'throw'); // second crash within the period: the subtree (1 in 10 s) gives up
   await eventually(() => sup.restartCounts().b === 1 && sup.restartCounts().c === 2, 'the root restarted the whole subtree');
-  t.deepEqual(journal.events.filter((e) => e.startsWith('init:')), ['init:c', 'init:b', 'init:c'], 'c by the subtree, then b and c by the root');
+  t.deepEqual(
+    journal.events.filter((e) => e.startsWith('init:')),
+    ['init:c', 'init:b', 'init:c'],
+    'c by the subtree, then b and c by the root',
+  );
   for (const id of ['a', 'b', 'c', 'd']) sup.send(to(id), { type: 'item', n: 7 });
   await eventually(() => ['a', 'b', 'c', 'd'].every((id) => journal.items[id]?.includes(7)), 'every actor serves');
   t.is(sup.restartCounts().a, 0);

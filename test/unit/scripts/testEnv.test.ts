@@ -2,13 +2,24 @@
  * `npm test`'s wrapper (scripts/test.ts): what it finds missing on a given machine, the one line it
  * stops with, where it looks for the shared services, and ava's command line and environment.
  */
-import test from 'ava';
+
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { avaCommand, CHROMIUM, missingLine, missingPrerequisites, postgresBinDir, type Probe, sharedServices, testEnvironment, which } from '../../../scripts/testEnv.js';
+import test from 'ava';
+import {
+  avaCommand,
+  CHROMIUM,
+  missingLine,
+  missingPrerequisites,
+  type Probe,
+  postgresBinDir,
+  sharedServices,
+  testEnvironment,
+  which,
+} from '../../../scripts/testEnv.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -19,7 +30,14 @@ function fakeMachine(path: string, files: string[], postgresBinDirs: string[] = 
 }
 
 /** Debian with everything installed: PostgreSQL's server binaries off PATH. */
-const COMPLETE = ['/usr/bin/redis-server', '/usr/bin/etcd', '/usr/bin/openssl', CHROMIUM, '/usr/lib/postgresql/15/bin/initdb', '/usr/lib/postgresql/15/bin/pg_ctl'];
+const COMPLETE = [
+  '/usr/bin/redis-server',
+  '/usr/bin/etcd',
+  '/usr/bin/openssl',
+  CHROMIUM,
+  '/usr/lib/postgresql/15/bin/initdb',
+  '/usr/lib/postgresql/15/bin/pg_ctl',
+];
 const DEBIAN_PG = ['/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
 
 test('a complete machine misses nothing, with or without its own PostgreSQL', (t) => {
@@ -30,7 +48,11 @@ test('a complete machine misses nothing, with or without its own PostgreSQL', (t
 });
 
 test('etcd missing: one line naming it and its Debian package', (t) => {
-  const machine = fakeMachine('/usr/bin', COMPLETE.filter((f) => f !== '/usr/bin/etcd'), DEBIAN_PG);
+  const machine = fakeMachine(
+    '/usr/bin',
+    COMPLETE.filter((f) => f !== '/usr/bin/etcd'),
+    DEBIAN_PG,
+  );
   const missing = missingPrerequisites(machine, {}, { ownPostgres: false });
   t.is(missingLine(missing), 'npm test: etcd not found (apt-get install etcd-server)');
 });
@@ -43,12 +65,16 @@ test('several missing: one line listing them all and every package', (t) => {
 });
 
 test('PostgreSQL server binaries count only when the shared PostgreSQL is down', (t) => {
-  const machine = fakeMachine('/usr/bin', COMPLETE.filter((f) => !f.startsWith('/usr/lib/postgresql')), DEBIAN_PG);
+  const machine = fakeMachine(
+    '/usr/bin',
+    COMPLETE.filter((f) => !f.startsWith('/usr/lib/postgresql')),
+    DEBIAN_PG,
+  );
   t.deepEqual(missingPrerequisites(machine, {}, { ownPostgres: false }), []);
   t.deepEqual(missingPrerequisites(machine, {}, { ownPostgres: true }), [{ what: 'initdb/pg_ctl', debianPackage: 'postgresql' }]);
 });
 
-test('initdb and pg_ctl: PATH first, but only where both are; otherwise Debian\'s directory', (t) => {
+test("initdb and pg_ctl: PATH first, but only where both are; otherwise Debian's directory", (t) => {
   const both = fakeMachine('/opt/pg/bin:/usr/bin', [...COMPLETE, '/opt/pg/bin/initdb', '/opt/pg/bin/pg_ctl'], DEBIAN_PG);
   t.is(postgresBinDir(both), '/opt/pg/bin');
   const initdbOnly = fakeMachine('/opt/pg/bin:/usr/bin', [...COMPLETE, '/opt/pg/bin/initdb'], DEBIAN_PG);
@@ -66,7 +92,10 @@ test('which: the first match on PATH, empty entries skipped, a path with a slash
 test('BATON_TEST_ETCD_BIN is the etcd the check looks for, as the etcd helper uses it', (t) => {
   const machine = fakeMachine('/usr/bin', [...COMPLETE.filter((f) => f !== '/usr/bin/etcd'), '/opt/etcd/etcd'], DEBIAN_PG);
   t.deepEqual(missingPrerequisites(machine, { BATON_TEST_ETCD_BIN: '/opt/etcd/etcd' }, { ownPostgres: false }), []);
-  t.is(missingLine(missingPrerequisites(machine, { BATON_TEST_ETCD_BIN: '/opt/etcd/gone' }, { ownPostgres: false })), 'npm test: /opt/etcd/gone not found (apt-get install etcd-server)');
+  t.is(
+    missingLine(missingPrerequisites(machine, { BATON_TEST_ETCD_BIN: '/opt/etcd/gone' }, { ownPostgres: false })),
+    'npm test: /opt/etcd/gone not found (apt-get install etcd-server)',
+  );
 });
 
 test('the shared services probed are the BATON_TEST_* ones the helpers use, defaulting to :5432 and :6379', (t) => {
@@ -81,7 +110,7 @@ test('the shared services probed are the BATON_TEST_* ones the helpers use, defa
   });
 });
 
-test('the tests\' environment points BATON_TEST_* at what was started, and only that', (t) => {
+test("the tests' environment points BATON_TEST_* at what was started, and only that", (t) => {
   const base = { PATH: '/usr/bin', BATON_TEST_REDIS_ADDR: '10.0.0.1:6379' };
   t.deepEqual(testEnvironment(base, {}), base);
   t.deepEqual(testEnvironment(base, { postgresPort: 40001 }), { ...base, BATON_TEST_POSTGRES_URL: 'postgres://postgres@127.0.0.1:40001/postgres' });
@@ -107,8 +136,11 @@ test('npm test with a PATH of only node stops at once with one line on stderr, n
   symlinkSync(process.execPath, join(bin, 'node'));
   const started = performance.now();
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'scripts/test.ts', '--tap'], { cwd: ROOT, env: { ...process.env, PATH: bin }, timeout: 30_000 }, (_err, stdout, stderr) =>
-      resolve({ code: child.exitCode, stdout, stderr }),
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/test.ts', '--tap'],
+      { cwd: ROOT, env: { ...process.env, PATH: bin }, timeout: 30_000 },
+      (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
     );
   });
   t.is(result.code, 1);

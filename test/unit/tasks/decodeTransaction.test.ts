@@ -1,12 +1,12 @@
-import test from 'ava';
 import { createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
 import { createAccessList2930Tx, createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import test from 'ava';
 import pino from 'pino';
 import { DEV_CHAIN_ID } from '../../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../../src/adapters/executionClient/testAccounts.js';
 import { createRuntimeModules } from '../../../src/runtime/index.js';
-import { decodeTransaction, type DecodeTransactionResult, type DecodedTransaction } from '../../../src/tasks/decodeTransaction.js';
+import { type DecodedTransaction, type DecodeTransactionResult, decodeTransaction } from '../../../src/tasks/decodeTransaction.js';
 import { poolTasks } from '../../../src/tasks/index.js';
 
 const CHAIN = BigInt(DEV_CHAIN_ID);
@@ -83,9 +83,15 @@ test('a pre-EIP-155 legacy signature is TX_UNPROTECTED: it would be valid on eve
 
 test('a signature that recovers no sender is TX_INVALID_SIGNATURE; too little gas is TX_INVALID', (t) => {
   const n = 2n ** 256n - 432420386565659656852420866394968145599n; // secp256k1 order
-  const forged = createFeeMarket1559Tx({ ...transfer, chainId: CHAIN, maxFeePerGas: 10n, maxPriorityFeePerGas: 1n, v: 0n, r: n - 1n, s: 1n }, { common: common(CHAIN) });
+  const forged = createFeeMarket1559Tx(
+    { ...transfer, chainId: CHAIN, maxFeePerGas: 10n, maxPriorityFeePerGas: 1n, v: 0n, r: n - 1n, s: 1n },
+    { common: common(CHAIN) },
+  );
   refusedWith(t, decodeTransaction({ raw: forged.serialize(), chainId: CHAIN }), 'TX_INVALID_SIGNATURE');
-  const starved = createFeeMarket1559Tx({ ...transfer, gasLimit: 20_000n, chainId: CHAIN, maxFeePerGas: 10n, maxPriorityFeePerGas: 1n }, { common: common(CHAIN) }).sign(key(alice!.privateKey));
+  const starved = createFeeMarket1559Tx(
+    { ...transfer, gasLimit: 20_000n, chainId: CHAIN, maxFeePerGas: 10n, maxPriorityFeePerGas: 1n },
+    { common: common(CHAIN) },
+  ).sign(key(alice!.privateKey));
   refusedWith(t, decodeTransaction({ raw: starved.serialize(), chainId: CHAIN }), 'TX_INVALID');
 });
 

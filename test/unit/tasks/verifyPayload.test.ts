@@ -1,27 +1,21 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createBlockFromExecutionPayload, genRequestsRoot } from '@ethereumjs/block';
-import { createCommonFromGethGenesis, Hardfork, type GethGenesis } from '@ethereumjs/common';
-import {
-  createAccessList2930Tx,
-  createBlob4844Tx,
-  createEOACode7702Tx,
-  createFeeMarket1559Tx,
-  createLegacyTx,
-} from '@ethereumjs/tx';
+import { createCommonFromGethGenesis, type GethGenesis, Hardfork } from '@ethereumjs/common';
+import { createAccessList2930Tx, createBlob4844Tx, createEOACode7702Tx, createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx';
 import { createCLRequest, eoaCode7702SignAuthorization, type KZG } from '@ethereumjs/util';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import test from 'ava';
 import pino from 'pino';
-import type { ExecutionPayloadV3, GetPayloadV4Response, WithdrawalV1 } from '../../../src/types/engine.js';
 import { devGenesis } from '../../../src/adapters/executionClient/genesis.js';
 import { encode } from '../../../src/runtime/codec.js';
 import { createRuntimeModules } from '../../../src/runtime/index.js';
 import { encodeBlock } from '../../../src/tasks/encodeBlock.js';
-import { type BlockEnvelope } from '../../../src/types/block.js';
-import { verifyPayload, VerifyPayloadError, VerifyPayloadErrorCode, type VerifyPayloadInput } from '../../../src/tasks/verifyPayload.js';
 import { poolTasks } from '../../../src/tasks/index.js';
+import { VerifyPayloadError, VerifyPayloadErrorCode, type VerifyPayloadInput, verifyPayload } from '../../../src/tasks/verifyPayload.js';
+import type { BlockEnvelope } from '../../../src/types/block.js';
+import type { ExecutionPayloadV3, GetPayloadV4Response, WithdrawalV1 } from '../../../src/types/engine.js';
 
 /** @ethereumjs/tx wants a KZG backend for any blob transaction; one without blobs (as in payloads) never calls it. */
 const unusedKzg = new Proxy({} as KZG, {
@@ -67,14 +61,23 @@ const fromFixture = (f: Fixture): Block => ({
 /** The stored bytes, as the Publisher commits them. */
 function stored(b: Block): VerifyPayloadInput {
   return {
-    payloadData: encode({ executionPayload: b.payload, versionedHashes: b.versionedHashes, parentBeaconBlockRoot: b.parentBeaconBlockRoot } satisfies BlockEnvelope),
+    payloadData: encode({
+      executionPayload: b.payload,
+      versionedHashes: b.versionedHashes,
+      parentBeaconBlockRoot: b.parentBeaconBlockRoot,
+    } satisfies BlockEnvelope),
     requestsData: encode(b.requests),
   };
 }
 
 /** EIP-7685 requests hash by @ethereumjs/block's own helper. */
 const referenceRequestsHash = (requests: string[]): string =>
-  `0x${bytesToHex(genRequestsRoot(requests.map((r) => createCLRequest(hexToBytes(r.slice(2)))), sha256))}`;
+  `0x${bytesToHex(
+    genRequestsRoot(
+      requests.map((r) => createCLRequest(hexToBytes(r.slice(2)))),
+      sha256,
+    ),
+  )}`;
 
 /**
  * The hash @ethereumjs/block computes for the block. `createBlockFromExecutionPayload` rebuilds the
@@ -132,7 +135,9 @@ function randomTx(rnd: Rnd, type: number, blobHashes: Hex[]): string {
     case 2:
       return serialize(createFeeMarket1559Tx({ ...base, ...fees, accessList }, opts).sign(key));
     case 3:
-      return serialize(createBlob4844Tx({ ...base, ...fees, accessList, maxFeePerBlobGas: 1n + BigInt(rnd.int(1e6)), blobVersionedHashes: blobHashes }, opts).sign(key));
+      return serialize(
+        createBlob4844Tx({ ...base, ...fees, accessList, maxFeePerBlobGas: 1n + BigInt(rnd.int(1e6)), blobVersionedHashes: blobHashes }, opts).sign(key),
+      );
     default: {
       const authorizationList = Array.from({ length: 1 + rnd.int(2) }, () =>
         // Non-zero: @ethereumjs/util encodes "0x0" as a leading-zero byte, which the tx then refuses.
@@ -267,8 +272,14 @@ test('recorded EL payloads: the task agrees with the EL and with @ethereumjs/blo
     t.is(result.number, BigInt(f.fixture.blockNumber), f.fixture.name);
     t.is(result.parentHash, f.executionPayload.parentHash.toLowerCase(), f.fixture.name);
   }
-  t.true(fixtures.some((f) => f.executionPayload.withdrawals.length > 0), 'a fixture has withdrawals');
-  t.true(fixtures.some((f) => f.executionRequests.length > 0), 'a fixture has execution requests');
+  t.true(
+    fixtures.some((f) => f.executionPayload.withdrawals.length > 0),
+    'a fixture has withdrawals',
+  );
+  t.true(
+    fixtures.some((f) => f.executionRequests.length > 0),
+    'a fixture has execution requests',
+  );
 });
 
 test('random synthetic payloads of every transaction type hash as @ethereumjs/block hashes them', async (t) => {
@@ -332,7 +343,12 @@ test('malformed input is a typed error naming the field, never an untyped crash'
     ['payloadData a number', { ...good, payloadData: encode(7) }, VerifyPayloadErrorCode.MALFORMED, 'payloadData'],
     ['requestsData not a list', { ...good, requestsData: encode({}) }, VerifyPayloadErrorCode.MALFORMED, 'requestsData'],
     ['a request without its type byte', { ...good, requestsData: encode(['0x']) }, VerifyPayloadErrorCode.MALFORMED, 'requestsData[0]'],
-    ['no executionPayload', { ...good, payloadData: encode({ versionedHashes: [], parentBeaconBlockRoot: b.parentBeaconBlockRoot }) }, VerifyPayloadErrorCode.MALFORMED, 'executionPayload'],
+    [
+      'no executionPayload',
+      { ...good, payloadData: encode({ versionedHashes: [], parentBeaconBlockRoot: b.parentBeaconBlockRoot }) },
+      VerifyPayloadErrorCode.MALFORMED,
+      'executionPayload',
+    ],
     ['stateRoot missing', payload({ stateRoot: undefined }), VerifyPayloadErrorCode.MALFORMED, 'executionPayload.stateRoot'],
     ['stateRoot not hex', payload({ stateRoot: `0x${'zz'.repeat(32)}` }), VerifyPayloadErrorCode.MALFORMED, 'executionPayload.stateRoot'],
     ['stateRoot odd length', payload({ stateRoot: `${b.payload.stateRoot}0` }), VerifyPayloadErrorCode.MALFORMED, 'executionPayload.stateRoot'],
@@ -347,10 +363,20 @@ test('malformed input is a typed error naming the field, never an untyped crash'
     ['transactions not a list', payload({ transactions: '0x' }), VerifyPayloadErrorCode.MALFORMED, 'executionPayload.transactions'],
     ['an empty transaction', payload({ transactions: ['0x'] }), VerifyPayloadErrorCode.MALFORMED, 'executionPayload.transactions[0]'],
     ['a transaction not hex', payload({ transactions: ['0x02zz'] }), VerifyPayloadErrorCode.MALFORMED, 'executionPayload.transactions[0]'],
-    ['a withdrawal without amount', payload({ withdrawals: [{ index: '0x0', validatorIndex: '0x1', address: b.payload.feeRecipient }] }), VerifyPayloadErrorCode.MALFORMED, 'executionPayload.withdrawals[0].amount'],
+    [
+      'a withdrawal without amount',
+      payload({ withdrawals: [{ index: '0x0', validatorIndex: '0x1', address: b.payload.feeRecipient }] }),
+      VerifyPayloadErrorCode.MALFORMED,
+      'executionPayload.withdrawals[0].amount',
+    ],
     ['a withdrawal not an object', payload({ withdrawals: ['0x01'] }), VerifyPayloadErrorCode.MALFORMED, 'executionPayload.withdrawals[0]'],
     ['a versioned hash short', stored({ ...b, versionedHashes: ['0x01'] }), VerifyPayloadErrorCode.MALFORMED, 'versionedHashes[0]'],
-    ['parentBeaconBlockRoot missing', stored({ ...b, parentBeaconBlockRoot: undefined as unknown as string }), VerifyPayloadErrorCode.MALFORMED, 'parentBeaconBlockRoot'],
+    [
+      'parentBeaconBlockRoot missing',
+      stored({ ...b, parentBeaconBlockRoot: undefined as unknown as string }),
+      VerifyPayloadErrorCode.MALFORMED,
+      'parentBeaconBlockRoot',
+    ],
   ];
   for (const [what, input, code, field] of cases) {
     const err = t.throws(() => verifyPayload(input as VerifyPayloadInput), { instanceOf: VerifyPayloadError }, what);
