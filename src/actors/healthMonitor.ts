@@ -128,7 +128,7 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
       health: {
         verdict: verdict.healthy ? 'healthy' : 'unhealthy',
         reasons: verdict.reasons,
-        ready: opts.leaderCapable ? ready.healthy : false,
+        ready: opts.leaderCapable && ready.healthy && !state.term, // a leader is not a standby to take over
         notReadyBecause: ready.reasons,
         standbys: state.others.map((r) => ({ id: r.id, ready: r.ready, reasons: r.reasons, elHead: r.elHead })),
         staying,

@@ -191,6 +191,48 @@ test.serial('the execution client section shows it reachable with its head, embe
   }
 });
 
+test.serial('the health monitor section shows the verdict, readiness, standbys, why a leader stays and its step-downs', async (t) => {
+  const node = nodes.withRedis!;
+  const page = await open(node);
+  try {
+    await page.waitForFunction("document.getElementById('hm-verdict')?.textContent === 'healthy'", undefined, { timeout: 10_000 });
+    t.is(await page.textContent('#hm-ready'), 'no', 'a leader is not a standby');
+    t.is(await page.textContent('#hm-standbys li'), 'none seen');
+    // A sick leader that cannot hand over, then one that did: the page shows what /health says.
+    const status = (await (await fetch(`${node.apiUrl}/status`)).json()) as Record<string, any>;
+    let fake: Record<string, any> = {
+      ...status,
+      health: {
+        verdict: 'unhealthy',
+        reasons: ['execution client unreachable (2 calls failed): ECONNREFUSED'],
+        ready: false,
+        notReadyBecause: ['execution client unreachable (2 calls failed): ECONNREFUSED'],
+        standbys: [{ id: 'node-b', ready: false, reasons: ['its execution client is at block 3, behind the committed head 9'], elHead: '3' }],
+        staying: 'unhealthy, but no ready standby to hand over to: stays leader and keeps retrying',
+        stepDowns: [],
+      },
+    };
+    await page.route('**/status', (route) => route.fulfill({ contentType: 'application/json', body: JSON.stringify(fake) }));
+    await page.waitForFunction("document.getElementById('hm-verdict')?.textContent === 'unhealthy'", undefined, { timeout: 5_000 });
+    t.is(await page.getAttribute('#hm-verdict', 'class'), 'bad');
+    t.is(await page.textContent('#hm-reasons'), 'execution client unreachable (2 calls failed): ECONNREFUSED');
+    t.is(await page.textContent('#hm-standbys li'), 'node-b not ready @3');
+    t.regex((await page.textContent('#hm-staying')) ?? '', /no ready standby/);
+    fake = {
+      ...fake,
+      health: {
+        ...fake.health,
+        staying: 'stepping down',
+        stepDowns: [{ at: '2026-12-02T07:01:02.000Z', reason: 'unhealthy: no block committed for 3.2 s', to: 'node-b' }],
+      },
+    };
+    await page.waitForFunction("document.getElementById('hm-staying')?.textContent === 'stepping down'", undefined, { timeout: 5_000 });
+    t.is(await page.textContent('#hm-stepdowns li'), '07:01:02 → node-b: unhealthy: no block committed for 3.2 s');
+  } finally {
+    await page.close();
+  }
+});
+
 test.serial('without Redis the mempool is off; actor restarts wrap between entries on a narrow screen', async (t) => {
   const node = nodes.plain!;
   const page = await open(node, 360);
