@@ -79,65 +79,42 @@ export class BlockStore implements IBlockStore {
   }
 
   /**
-   * Commits one block in one transaction: lock the fence row, refuse a lower epoch (STALE_EPOCH),
-   * raise the fence to `epoch`, accept an identical row as an idempotent retry, refuse another
-   * block at the height (HEIGHT_TAKEN) or one that does not extend row n−1 (PARENT_MISMATCH).
+   * Commits one block in one statement (`baton_commit_block`, migration 003): lock the fence row,
+   * refuse a lower epoch (STALE_EPOCH), raise the fence to `epoch`, accept an identical row as an
+   * idempotent retry, refuse another block at the height (HEIGHT_TAKEN) or one that does not
+   * extend row n−1 (PARENT_MISMATCH). One round trip: a commit is the leader pipeline's floor.
    */
   async commitBlock(block: BlockToCommit, epoch: bigint, leader: string): Promise<CommitResult> {
     const hash = block.hash.toLowerCase();
     const parentHash = block.parentHash.toLowerCase();
     const n = block.number;
     const meta = { number: n.toString(), hash, epoch: epoch.toString() };
-    return this.run(() =>
-      this.sql.begin(async (tx) => {
-        // Pipelined in one round trip. The server runs them in order, so the neighbour read takes
-        // its snapshot only after the fence lock is granted and sees every commit before ours.
-        const [fence, neighbours] = await Promise.all([
-          tx<{ epoch: bigint }[]>`SELECT epoch FROM fence WHERE id = 1 FOR UPDATE`,
-          tx<{ block_number: bigint; block_hash: string }[]>`
-            SELECT block_number, block_hash FROM payloads WHERE block_number IN (${n - 1n}, ${n})`,
-        ]);
-        const fenced = fence[0]?.epoch;
-        if (fenced === undefined) throw new Error('fence row missing: run migrate() first');
-        if (fenced > epoch) {
-          throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${fenced}`, {
-            ...meta,
-            fenceEpoch: fenced.toString(),
-          });
-        }
-        if (fenced < epoch) await tx`UPDATE fence SET epoch = ${epoch} WHERE id = 1`;
-
-        const existing = neighbours.find((r) => r.block_number === n);
-        if (existing) {
-          if (existing.block_hash === hash) return { inserted: false };
-          throw new StoreError(StoreErrorCode.HEIGHT_TAKEN, `block ${n} is already committed as ${existing.block_hash}`, {
-            ...meta,
-            committedHash: existing.block_hash,
-          });
-        }
-        const parent = neighbours.find((r) => r.block_number === n - 1n);
-        if (parent ? parent.block_hash !== parentHash : !(await isEmpty(tx))) {
+    try {
+      const [row] = await this.run(
+        () => this.sql<{ inserted: boolean }[]>`
+          SELECT baton_commit_block(${n}, ${hash}, ${parentHash}, ${block.payloadData}, ${block.requestsData}, ${block.timestamp}, ${block.txCount}, ${epoch}, ${leader}) AS inserted`,
+      );
+      return { inserted: row!.inserted };
+    } catch (err) {
+      const { code, detail } = err as { code?: string; detail?: string };
+      switch (code) {
+        case 'BT001':
+          throw new StoreError(StoreErrorCode.STALE_EPOCH, `epoch ${epoch} is stale: fence is at ${detail}`, { ...meta, fenceEpoch: detail ?? '' });
+        case 'BT002':
+          throw new StoreError(StoreErrorCode.HEIGHT_TAKEN, `block ${n} is already committed as ${detail}`, { ...meta, committedHash: detail ?? '' });
+        case 'BT003':
           throw new StoreError(
             StoreErrorCode.PARENT_MISMATCH,
-            `block ${n} does not extend the committed chain: parent ${parentHash}, stored ${parent?.block_hash ?? 'nothing'} at ${n - 1n}`,
-            { ...meta, parentHash, storedParent: parent?.block_hash ?? '' },
+            `block ${n} does not extend the committed chain: parent ${parentHash}, stored ${detail || 'nothing'} at ${n - 1n}`,
+            { ...meta, parentHash, storedParent: detail ?? '' },
           );
-        }
-        try {
-          await tx`
-            INSERT INTO payloads (block_number, block_hash, parent_hash, payload_data, requests_data, timestamp, tx_count, epoch, leader)
-            VALUES (${n}, ${hash}, ${parentHash}, ${block.payloadData}, ${block.requestsData}, ${block.timestamp}, ${block.txCount}, ${epoch}, ${leader})`;
-        } catch (err) {
-          // Only block_hash can collide here (the height was checked under the lock): the same
-          // block already sits at another height.
-          if ((err as { code?: string }).code === '23505') {
-            throw new StoreError(StoreErrorCode.HEIGHT_TAKEN, `block hash ${hash} is already committed at another height`, meta);
-          }
+        case '23505':
+          // Only block_hash can collide (the height was checked under the fence lock): the same block sits at another height.
+          throw new StoreError(StoreErrorCode.HEIGHT_TAKEN, `block hash ${hash} is already committed at another height`, meta);
+        default:
           throw err;
-        }
-        return { inserted: true };
-      }),
-    );
+      }
+    }
   }
 
   /** The highest committed block, or null before the first commit. */
@@ -254,9 +231,4 @@ function cancelledBy<T>(signal: AbortSignal | undefined, query: postgres.Pending
       },
     );
   });
-}
-
-async function isEmpty(tx: postgres.TransactionSql<{ bigint: bigint }>): Promise<boolean> {
-  const [row] = await tx<{ empty: boolean }[]>`SELECT NOT EXISTS (SELECT 1 FROM payloads) AS empty`;
-  return row?.empty ?? true;
 }
