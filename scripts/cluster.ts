@@ -10,7 +10,7 @@
  *
  *   --leaders <n>         leader-capable nodes (default 3)
  *   --members <n>         members (default 1)
- *   --base-port <port>    node i listens on base+1+i (health) and base+11+i (API); 0 = free ports (default 18080)
+ *   --base-port <port>    node i listens on base+1+i (health), base+11+i (API), its EL's RPC on base+21+i; 0 = free ports (default 18080)
  *   --dir <path>          data directories, logs and cluster.json (default .cluster)
  *   --name <name>         database name and Redis key prefix (default baton_cluster)
  *   --postgres-url <url>  PostgreSQL to create the databases on (default postgres://postgres@127.0.0.1:5432/postgres)
@@ -161,6 +161,8 @@ async function nodeSpecs(opts: Options): Promise<NodeSpec[]> {
     const role = name.startsWith('leader') ? 'leader' : 'member';
     const healthPort = opts.basePort === 0 ? free[2 * i]! : opts.basePort + 1 + i;
     const apiPort = opts.basePort === 0 ? free[2 * i + 1]! : opts.basePort + 11 + i;
+    // Each node's embedded EL needs its own RPC port: 0 (free) with free ports, else next to the API ports.
+    const elRpcPort = opts.basePort === 0 ? 0 : opts.basePort + 21 + i;
     const dataDir = join(opts.dir, name);
     const database = role === 'leader' ? opts.name : `${opts.name}_${name.replace('-', '_')}`;
     const args = [
@@ -174,6 +176,8 @@ async function nodeSpecs(opts: Options): Promise<NodeSpec[]> {
       `127.0.0.1:${healthPort}`,
       '--api-addr',
       `127.0.0.1:${apiPort}`,
+      '--el-rpc-port',
+      String(elRpcPort),
       '--postgres-url',
       databaseUrl(opts.postgresUrl, database),
       '--redis-addr',

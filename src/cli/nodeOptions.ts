@@ -12,7 +12,7 @@ export function nodeOptions(c: Config): NodeOptions {
     healthAddr: c.healthAddr,
     apiAddr: c.apiAddr,
     advertiseUrl: c.advertiseUrl,
-    executionClient: { url: c.ethClientUrl, rpcUrl: c.ethRpcUrl, jwtSecret: c.jwtSecret, genesisPath: c.genesis },
+    executionClient: { url: c.ethClientUrl, rpcUrl: c.ethRpcUrl, jwtSecret: c.jwtSecret, genesisPath: c.genesis, embeddedRpcPort: c.elRpcPort },
     postgresUrl: c.postgresUrl,
     redis: hasRedis
       ? {
@@ -82,5 +82,7 @@ export function flagFor(dependency: StartupDependency, c: Config): string {
       return c.jwtSecretFile ? '--jwt-secret-file' : '--jwt-secret';
     case 'genesis':
       return '--genesis';
+    case 'elRpcPort':
+      return '--el-rpc-port';
   }
 }

@@ -77,6 +77,13 @@ export const options = {
     description: 'Plain JSON-RPC URL of the execution client, for eth_ calls the engine port does not serve.',
     parse: url(HTTP),
   },
+  elRpcPort: {
+    kind: '<port>',
+    description:
+      "Port of the embedded EL's plain JSON-RPC on 127.0.0.1 (for cast, scripts, a second tool); 0 = a free port at each start. Baton's own /rpc is the endpoint for wallets.",
+    parse: int({ min: 0, max: 65_535 }),
+    default: '18545',
+  },
   jwtSecret: {
     kind: '<hex32>',
     description: 'Engine API JWT secret (32 bytes hex). Prefer --jwt-secret-file: argv and env are visible to other users.',

@@ -12,7 +12,8 @@ export type StartupDependency =
   | 'lease'
   | 'executionClient'
   | 'jwtSecret'
-  | 'genesis';
+  | 'genesis'
+  | 'elRpcPort';
 
 /**
  * A node could not start because something it depends on is wrong or unreachable (the data dir,

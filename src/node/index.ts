@@ -209,7 +209,10 @@ async function openDependencies(o: NodeOptions, logger: Logger, resources: Resou
     const opened = await step(
       engineCulprit(o),
       openExecutionEngine(
-        { ...o.executionClient, embedded: { dataDir: join(o.dataDir, 'el'), genesisPath: o.executionClient.genesisPath } },
+        {
+          ...o.executionClient,
+          embedded: { dataDir: join(o.dataDir, 'el'), genesisPath: o.executionClient.genesisPath, rpcPort: o.executionClient.embeddedRpcPort },
+        },
         { logger, onElRestart: () => metrics.elRestarts.inc() },
       ),
     );
@@ -235,7 +238,9 @@ async function openDependencies(o: NodeOptions, logger: Logger, resources: Resou
 /** A failed EL start blames the JWT secret when the EL refused it, else where the EL comes from. */
 function engineCulprit(o: NodeOptions): (err: Error) => StartupDependency {
   return (err) => {
-    if ((err as { code?: string }).code === 'ENGINE_UNAUTHORIZED') return 'jwtSecret';
+    const code = (err as { code?: string }).code;
+    if (code === 'ENGINE_UNAUTHORIZED') return 'jwtSecret';
+    if (code === 'EL_RPC_PORT_BUSY') return 'elRpcPort';
     if (!o.executionClient.url && o.executionClient.genesisPath) return 'genesis';
     return o.executionClient.url ? 'executionClient' : 'dataDir';
   };

@@ -16,7 +16,14 @@ export interface NodeOptions {
   /** Published with the lease; derived from `apiAddr` once it listens when unset. */
   advertiseUrl?: string;
   /** An external EL (its Engine API URL and JWT secret), or the embedded one when `url` is unset. */
-  executionClient: { url?: string; rpcUrl?: string; jwtSecret?: Uint8Array; genesisPath?: string };
+  executionClient: {
+    url?: string;
+    rpcUrl?: string;
+    jwtSecret?: Uint8Array;
+    genesisPath?: string;
+    /** The embedded EL's plain JSON-RPC port (`--el-rpc-port`); 0 or unset: a free port at each start. */
+    embeddedRpcPort?: number;
+  };
   /** A PostgreSQL server, or embedded PGlite in the data dir when unset. */
   postgresUrl?: string;
   /** Redis (the Stream, the shared mempool and its watcher), off when unset. */

@@ -49,7 +49,21 @@ export async function startBaton(opts: StartOptions): Promise<BatonProcess> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'baton-node-')));
   const [healthPort, apiPort] = opts.ports ? [opts.ports.health, opts.ports.api] : await freePorts(2);
   const logPath = join(dataDir, `baton-${Date.now()}.log`);
-  const args = ['--import', 'tsx', MAIN, '--data-dir', dataDir, '--health-addr', `127.0.0.1:${healthPort}`, '--api-addr', `127.0.0.1:${apiPort}`, ...opts.args];
+  // A free EL RPC port unless the test fixes one: tests run side by side, and the default (18545) is one port.
+  const elRpcPort = opts.args.includes('--el-rpc-port') ? [] : ['--el-rpc-port', '0'];
+  const args = [
+    '--import',
+    'tsx',
+    MAIN,
+    '--data-dir',
+    dataDir,
+    '--health-addr',
+    `127.0.0.1:${healthPort}`,
+    '--api-addr',
+    `127.0.0.1:${apiPort}`,
+    ...elRpcPort,
+    ...opts.args,
+  ];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -65,6 +65,21 @@ test.serial('a busy --health-addr or --api-addr exits 2 naming the flag and the 
   t.is(ids.size, 1, 'one node answers on the health port');
 });
 
+test.serial("a taken --el-rpc-port exits 2 naming the flag; the embedded EL's RPC answers on the port /health names", async (t) => {
+  const elRpcUrl: string = (await leader.health()).body.executionClient.rpcUrl;
+  const { code, stderr } = await refusedStart({ args: ['--role', 'leader', '--el-rpc-port', String(portOf(elRpcUrl))] });
+  t.is(code, 2, stderr);
+  t.is(stderr.split('\n').length, 1, `one line: ${stderr}`);
+  t.true(stderr.startsWith('baton: --el-rpc-port:'), stderr);
+  t.true(stderr.includes(String(portOf(elRpcUrl))), `names the port: ${stderr}`);
+  const res = await fetch(elRpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+  });
+  t.is(((await res.json()) as { result: string }).result, '0x7a69', "the leader's EL is unaffected");
+});
+
 test.serial('a second node on a held --data-dir exits 2 naming the directory and the holder, and touches nothing', async (t) => {
   const before = await leader.health();
   const elPid: number = before.body.executionClient.process.pid;

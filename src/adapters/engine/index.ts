@@ -19,7 +19,7 @@ export interface ExecutionEngineOptions {
   rpcUrl?: string;
   jwtSecret?: Uint8Array;
   /** Where the embedded EL keeps its chain, and the genesis of a new one. */
-  embedded: { dataDir: string; genesisPath?: string };
+  embedded: { dataDir: string; genesisPath?: string; rpcPort?: number };
 }
 
 export interface ExecutionEngineModules {
@@ -57,7 +57,11 @@ const FIRST_ANSWER_RETRY_MS = 200;
  * an external EL, or the embedded EL's `ExecutionClientError` if it did not start.
  */
 export async function openExecutionEngine(opts: ExecutionEngineOptions, modules: ExecutionEngineModules): Promise<ExecutionEngine> {
-  const el = opts.url ? null : await SupervisedEl.start(opts.embedded, { logger: modules.logger.child({ component: 'el' }), onRestart: modules.onElRestart });
+  const { rpcPort, ...embedded } = opts.embedded;
+  const fixedPorts = rpcPort ? { ports: { rpc: rpcPort } } : {};
+  const el = opts.url
+    ? null
+    : await SupervisedEl.start({ ...embedded, ...fixedPorts }, { logger: modules.logger.child({ component: 'el' }), onRestart: modules.onElRestart });
   const url = el?.engineUrl ?? opts.url!;
   const rpcUrl = el?.rpcUrl ?? opts.rpcUrl;
   const api = new HttpEngineClient(engineOptions({ url, rpcUrl, jwtSecret: el?.jwtSecret ?? opts.jwtSecret }));

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ExecutionClientError, ExecutionClientErrorCode } from './errors.js';
-import { freePorts } from './freePort.js';
+import { freePorts, portIsFree } from './freePort.js';
 import { devGenesis, type GethGenesis, readGenesisFile } from './genesis.js';
 import { type ChildExit, spawnLogged } from './loggedChild.js';
 import { defaultEmbeddedElOptions, type ElPorts, type EmbeddedElOptions } from './options.js';
@@ -55,6 +55,13 @@ export async function startEmbeddedEl(options: Partial<EmbeddedElOptions> & { da
   const ports: ElPorts = { engine: engine!, rpc: rpc!, p2p: p2p!, ...opts.ports };
 
   await killOrphan(join(dataDir, FILES.pid), dataDir, modules.logger);
+  if (opts.ports?.rpc !== undefined && !(await portIsFree(opts.ports.rpc, opts.host))) {
+    throw new ExecutionClientError(
+      ExecutionClientErrorCode.PORT_BUSY,
+      `port ${opts.ports.rpc} on ${opts.host} for the embedded EL's JSON-RPC is taken by another process; pick another or 0 for a free one`,
+      { port: opts.ports.rpc },
+    );
+  }
   const logPath = join(dataDir, FILES.log);
   const child = spawnLogged([CLI_PATH, ...clientFlags(opts, ports)], {
     cwd: dataDir,

@@ -6,6 +6,8 @@ export const ExecutionClientErrorCode = {
   GENESIS_INVALID: 'EL_GENESIS_INVALID',
   /** The data dir already holds a chain with another genesis; starting would fork it. */
   GENESIS_MISMATCH: 'EL_GENESIS_MISMATCH',
+  /** A fixed port (`--el-rpc-port`) is already taken by another process. */
+  PORT_BUSY: 'EL_RPC_PORT_BUSY',
   /** The child exited (or reported a fatal start error) before its Engine API answered. */
   START_FAILED: 'EL_START_FAILED',
   /** The Engine API did not answer within the start timeout. */

@@ -26,3 +26,17 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 }
+
+/**
+ * Whether `port` on `host` can be bound now: checked before a child is spawned on a fixed port,
+ * so a taken one is a clear start error rather than a child that dies with EADDRINUSE in its log.
+ */
+export async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  const server = createServer();
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => resolve(true));
+  });
+  if (bound) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return bound;
+}
