@@ -26,6 +26,9 @@ COPY package.json package-lock.json ./
 # Applied at install by patch-package (postinstall): a postgres.js fix upstream has not released yet.
 COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Sender recovery needs libsecp256k1's prebuilt binary (linux-x64 in the secp256k1 npm package; no
+# install script, no compiler): fail the build here rather than run ~10× slower on JavaScript.
+RUN node -e "require('secp256k1/bindings')"
 COPY --from=build /app/dist ./dist
 # The health check script, and the dev genesis that k8s/ copies into the Geth init container.
 COPY deploy/healthcheck.mjs deploy/genesis.json ./deploy/

@@ -24,6 +24,7 @@ import type { PoolOptions } from '../runtime/pool.js';
 import type { SupervisorModules } from '../runtime/supervisor.js';
 import { Supervisor } from '../runtime/supervisor.js';
 import { poolTasks } from '../tasks/index.js';
+import { senderRecovery } from '../tasks/secp256k1.js';
 import { type StartupDependency, StartupError } from './errors.js';
 import { registerApiRoutes } from './http.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
@@ -98,6 +99,12 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
   resources.add('data dir lock', () => lock.release());
   const registry = new Registry();
   const runtime = createRuntimeModules({ logger, registry, chaos: o.chaos, pool: { ...overrides.pool, tasks: poolTasks } });
+  if (!senderRecovery.native) {
+    logger.warn(
+      { loadError: senderRecovery.loadError },
+      'native secp256k1 did not load: sender recovery falls back to JavaScript (~2 ms per transaction instead of ~0.05 ms; mempool ingest drops ~10×)',
+    );
+  }
   resources.add('pool', () => runtime.pool.destroy());
   const metrics = createNodeMetrics(registry);
   const report = new StatusBoard({ role: o.role, instanceId: o.instanceId, leaseBackend: o.lease.backend }, metrics.gauges);
