@@ -21,6 +21,7 @@ export const BENCHES = {
   feed: { script: 'feed.ts', quickArgs: ['--quick'] },
   failover: { script: 'failover.ts', quickArgs: ['--quick'] },
   endToEnd: { script: 'endToEnd.ts', quickArgs: ['--quick'] },
+  rpc: { script: 'rpc.ts', quickArgs: ['--quick'] },
 } as const;
 export type BenchName = keyof typeof BENCHES;
 
