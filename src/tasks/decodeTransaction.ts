@@ -93,6 +93,20 @@ export function decodeTransaction(input: DecodeTransactionInput): DecodeTransact
   }
 }
 
+/** Several transactions of one chain. */
+export interface DecodeTransactionsInput {
+  raws: Uint8Array[];
+  chainId: bigint;
+}
+
+/**
+ * `decodeTransaction` for each of `raws`, in order, as one pool task: a JSON-RPC batch or a burst
+ * of requests then costs one thread hop (~0.1–0.3 ms of messaging each) instead of one per transaction.
+ */
+export function decodeTransactions({ raws, chainId }: DecodeTransactionsInput): DecodeTransactionResult[] {
+  return raws.map((raw) => decodeTransaction({ raw, chainId }));
+}
+
 function decode({ raw: bytes, chainId }: DecodeTransactionInput): DecodedTransaction {
   if (bytes.length === 0) throw new TxError(TxErrorCode.TX_MALFORMED, 'empty transaction');
   let tx: TypedTransaction;

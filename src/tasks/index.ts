@@ -6,7 +6,7 @@
 import type { TaskTable } from '../runtime/pool.js';
 import { blockTxHashes } from './blockTxHashes.js';
 import { decodeBlockPage } from './decodeBlockPage.js';
-import { decodeTransaction } from './decodeTransaction.js';
+import { decodeTransaction, decodeTransactions } from './decodeTransaction.js';
 import { encodeBlock } from './encodeBlock.js';
 import { keccak256 } from './keccak256.js';
 import { verifyPayload } from './verifyPayload.js';
@@ -15,6 +15,7 @@ export const tasks = {
   blockTxHashes,
   decodeBlockPage,
   decodeTransaction,
+  decodeTransactions,
   encodeBlock,
   keccak256,
   verifyPayload,

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Pool } from '../../runtime/pool.js';
 import { RedisLease } from '../lease/redis.js';
+import { batchingDecodes } from './decodeBatch.js';
 import { createMempoolMetrics } from './metrics.js';
 import { defaultMempoolOptions, type MempoolOptions } from './options.js';
 import { RedisMempool } from './redis.js';
@@ -50,7 +51,7 @@ export function createMempool(opts: MempoolOptions, modules: MempoolModules) {
   const mempool = new RedisMempool(opts, modules);
   const watcherLock = new RedisLease({ keys: watcherLeaseKeys(opts.prefix ?? defaultMempoolOptions.prefix) }, modules);
   const metrics = createMempoolMetrics(modules.registry, mempool);
-  const rpc = mempoolRpcMethods({ pool: modules.pool, mempool, chainId: modules.chainId, metrics });
+  const rpc = mempoolRpcMethods({ pool: batchingDecodes(modules.pool), mempool, chainId: modules.chainId, metrics });
   return { mempool, watcherLock, metrics, rpc };
 }
 
