@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { SyncerMsg } from '../../../src/actors/messages.js';
 import { actors } from '../../../src/node/tree.js';
-import { waitFor } from '../../helpers/batonProcess.js';
 import { standIn, testNode } from '../../helpers/actorTree.js';
+import { waitFor } from '../../helpers/batonProcess.js';
 
 /** A "leader" whose API answers every request with HTTP 500, counting them. */
 async function brokenLeader(): Promise<{ url: string; requests: () => number; server: Server }> {
