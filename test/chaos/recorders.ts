@@ -161,6 +161,17 @@ export class CommitMonitor {
     return out;
   }
 
+  /** The median time between new blocks seen between `fromMs` and `toMs`, or null with fewer than three. */
+  medianInterval(fromMs: number, toMs: number): number | null {
+    const at = this.changes.filter(([t]) => t >= fromMs && t <= toMs).map(([t]) => t);
+    if (at.length < 3) return null;
+    const gaps = at
+      .slice(1)
+      .map((t, i) => t - at[i]!)
+      .sort((a, b) => a - b);
+    return gaps[Math.floor(gaps.length / 2)]!;
+  }
+
   /** The longest time without a new block between `fromMs` and `toMs`. */
   longestPause(fromMs: number, toMs: number): number {
     return Math.max(0, ...this.pauses(fromMs, toMs).map(([a, b]) => b - a));
