@@ -42,8 +42,8 @@ export interface ChaosSummary {
   longestPauseMs: number;
   /** The longest pause not covered by a window in which no leader-capable node was healthy (the issue-16 rule: ≤ `pauseLimitMs`). */
   longestPauseWithHealthyNodeMs: number;
-  /** The median block interval of the calm phase (workload, no faults), and the pause limit it gives. */
-  calmBlockIntervalMs: number | null;
+  /** The mean block interval of the calm phase (workload, no faults), and the pause limit it gives. */
+  calmBlockIntervalMs: number;
   pauseLimitMs: number;
   /** Spans in which no leader-capable node was healthy, or a service every one needs was down (longer than 1 s). */
   noHealthyWindows: NoHealthyWindow[];
@@ -58,8 +58,8 @@ const SETTLE_LIMIT_MS = 180_000;
 /**
  * Issue 16: production pauses no longer than this while some leader-capable node is healthy — 5
  * block times at the default 1 s. On a machine too loaded to produce a block a second even
- * without faults, the limit is 5 of the block intervals measured in the calm phase before the
- * first fault (a baseline of the same run); the summary names both.
+ * without faults, the limit is 5 of the mean block intervals measured in the calm phase before
+ * the first fault (a baseline of the same run); the summary names both.
  */
 const PAUSE_LIMIT_MS = 5_000;
 const BLOCK_TIME_MS = 1_000;
@@ -102,8 +102,8 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosSummary> {
     workload.start();
     const calmFrom = performance.now() - t0;
     await new Promise((r) => setTimeout(r, CALM_MS));
-    const calmBlockIntervalMs = monitor.medianInterval(calmFrom, performance.now() - t0);
-    stamp(`calm phase: median block interval ${calmBlockIntervalMs === null ? 'unknown (fewer than 3 blocks)' : `${Math.round(calmBlockIntervalMs)} ms`}`);
+    const calmBlockIntervalMs = monitor.meanInterval(calmFrom, performance.now() - t0);
+    stamp(`calm phase: a block every ${Math.round(calmBlockIntervalMs)} ms on average`);
     const faultsFrom = performance.now() - t0;
     const schedule = new FaultSchedule(cluster, new Random(opts.seed), t0, (ms) => monitor.firstCommitAfter(ms), stamp, opts.signal);
     await schedule.run(faultsFrom + opts.durationMs);
@@ -178,7 +178,7 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosSummary> {
 }
 
 interface Recorded {
-  calmBlockIntervalMs: number | null;
+  calmBlockIntervalMs: number;
   sampler: HealthSampler;
   /** Named violations the settle found (a node still unhealthy at its end). */
   settleViolations: string[];
@@ -281,7 +281,7 @@ async function check(cluster: ChaosCluster, r: Recorded): Promise<ChaosSummary> 
 
   // Issue 16: no production pause over 5 s while a leader-capable node was healthy.
   const windows = noHealthyWindows(r.sampler.windows(), r.schedule.records);
-  const pauseLimitMs = Math.round(Math.max(PAUSE_LIMIT_MS, (PAUSE_LIMIT_MS * (r.calmBlockIntervalMs ?? BLOCK_TIME_MS)) / BLOCK_TIME_MS));
+  const pauseLimitMs = Math.round(Math.max(PAUSE_LIMIT_MS, (PAUSE_LIMIT_MS * r.calmBlockIntervalMs) / BLOCK_TIME_MS));
   let longestWithHealthy = 0;
   for (const [from, to] of r.monitor.pauses(r.faultsFrom, r.faultsUntil)) {
     const covered = windows.reduce((sum, w) => sum + Math.max(0, Math.min(to, w.toMs) - Math.max(from, w.fromMs)), 0);
@@ -339,7 +339,7 @@ async function check(cluster: ChaosCluster, r: Recorded): Promise<ChaosSummary> 
     unexpectedExits: Object.fromEntries(cluster.nodes.map((n) => [n.name, n.unexpectedExits])),
     longestPauseMs: Math.round(r.monitor.longestPause(r.faultsFrom, r.faultsUntil)),
     longestPauseWithHealthyNodeMs: Math.round(longestWithHealthy),
-    calmBlockIntervalMs: r.calmBlockIntervalMs === null ? null : Math.round(r.calmBlockIntervalMs),
+    calmBlockIntervalMs: Math.round(r.calmBlockIntervalMs),
     pauseLimitMs,
     noHealthyWindows: windows,
     recoveryMs,
@@ -432,7 +432,7 @@ export function formatSummary(s: ChaosSummary): string {
         .map(([k, n]) => `${k} ${n}`)
         .join(', ') || 'none'
     }`,
-    `  longest production pause: ${s.longestPauseMs} ms; ${s.longestPauseWithHealthyNodeMs} ms while a leader-capable node was healthy (limit ${s.pauseLimitMs} ms; calm block interval ${s.calmBlockIntervalMs ?? '?'} ms)`,
+    `  longest production pause: ${s.longestPauseMs} ms; ${s.longestPauseWithHealthyNodeMs} ms while a leader-capable node was healthy (limit ${s.pauseLimitMs} ms; calm block interval ${s.calmBlockIntervalMs} ms)`,
     `  windows without a healthy leader-capable node: ${s.noHealthyWindows.map((w) => `${(w.fromMs / 1000).toFixed(1)}–${(w.toMs / 1000).toFixed(1)} s (${w.why})`).join(', ') || 'none'}`,
     `  recovery after each fault kind (median / max): ${Object.entries(s.recoveryMs)
       .map(([k, v]) => `${k} ${v.median}/${v.max} ms`)

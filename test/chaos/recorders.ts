@@ -161,15 +161,10 @@ export class CommitMonitor {
     return out;
   }
 
-  /** The median time between new blocks seen between `fromMs` and `toMs`, or null with fewer than three. */
-  medianInterval(fromMs: number, toMs: number): number | null {
-    const at = this.changes.filter(([t]) => t >= fromMs && t <= toMs).map(([t]) => t);
-    if (at.length < 3) return null;
-    const gaps = at
-      .slice(1)
-      .map((t, i) => t - at[i]!)
-      .sort((a, b) => a - b);
-    return gaps[Math.floor(gaps.length / 2)]!;
+  /** The mean time per new block between `fromMs` and `toMs` (the whole span when there was none: at least that). */
+  meanInterval(fromMs: number, toMs: number): number {
+    const blocks = this.changes.filter(([t]) => t >= fromMs && t <= toMs).length;
+    return (toMs - fromMs) / Math.max(1, blocks);
   }
 
   /** The longest time without a new block between `fromMs` and `toMs`. */
