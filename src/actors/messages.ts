@@ -62,8 +62,11 @@ export type ExecutorMsg =
 
 export type SyncerMsg =
   | LeadershipMsg
-  /** Discover the leader, keep the source open, hand queued blocks to the Executor (the tick loop of incarnation `loop`). */
-  | { type: 'tick'; loop: number }
+  /**
+   * Discover the leader, keep the source open, hand queued blocks to the Executor: the tick loop of
+   * incarnation `loop`; `seq` names the one tick that loop is waiting for (any other is stale).
+   */
+  | { type: 'tick'; loop: number; seq: number }
   /** From the HealthMonitor: who holds the lease and where its API is, as the lease backend last said. */
   | { type: 'leader'; leader: LeaderInfo | null };
 

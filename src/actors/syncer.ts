@@ -53,8 +53,17 @@ interface SyncerState {
   /** Contiguous blocks from `position.lastSynced + 1`, filled by the feed. */
   queue: SyncBlock[];
   failures: number;
-  /** A tick is queued or running: a feed block need not send another. */
+  /**
+   * The one tick loop: the sequence number of the tick it waits for. Every tick sent or scheduled
+   * takes the next number, so a tick made stale (a wake came before a scheduled one) is dropped
+   * instead of starting a second loop beside the first.
+   */
+  tickSeq: number;
+  /** A tick is sent to run at once: a feed block need not send another. */
   tickPending: boolean;
+  /** A tick is running: a wake then only asks it to tick again at once when it ends. */
+  ticking: boolean;
+  wakeWanted: boolean;
   halted: boolean;
   /** The lease holder, as the HealthMonitor last reported it. */
   leader: LeaderInfo | null;
@@ -86,10 +95,19 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
     return opts.standby && state.leading !== false;
   }
 
+  /** Tick at once (a block arrived, leadership changed): the tick waited for, if any, is superseded. */
   function wake(state: SyncerState, ctx: ActorContext<SyncerMsg>): void {
+    if (state.ticking) {
+      state.wakeWanted = true;
+      return;
+    }
     if (state.tickPending) return;
     state.tickPending = true;
-    ctx.send(ctx.self, { type: 'tick', loop: ctx.incarnation });
+    ctx.send(ctx.self, { type: 'tick', loop: ctx.incarnation, seq: ++state.tickSeq });
+  }
+
+  function scheduleTick(state: SyncerState, ctx: ActorContext<SyncerMsg>, inMs: number): void {
+    ctx.schedule(inMs, { type: 'tick', loop: ctx.incarnation, seq: ++state.tickSeq });
   }
 
   function openFeed(state: SyncerState, ctx: ActorContext<SyncerMsg>, url: string): void {
@@ -176,10 +194,13 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
 
   async function tick(state: SyncerState, ctx: ActorContext<SyncerMsg>): Promise<number> {
     if (standsAside(state)) {
-      // The Builder drives the EL now; re-read the position when we stand by again.
+      // The Builder drives the EL now; re-read the position when we stand by again. A stall
+      // while following is no problem of a leader's: it must not make the leader's /health 503.
       closeSource(state);
       state.position = null;
+      state.failures = 0;
       report.clearSync();
+      report.problem('sync', null);
       return IDLE_MS;
     }
     state.position ??= await ctx.ask<SyncPosition, ExecutorMsg>(modules.executor, { type: 'position' }, EXECUTE_TIMEOUT_MS);
@@ -211,7 +232,10 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
         source: null,
         queue: [],
         failures: 0,
+        tickSeq: 0,
         tickPending: false,
+        ticking: false,
+        wakeWanted: false,
         halted: false,
         leader: null,
         leading: opts.standby ? null : false,
@@ -225,17 +249,22 @@ export function syncerActor(opts: SyncerOptions, modules: SyncerModules): Actor<
       switch (msg.type) {
         case 'tick': {
           if (msg.loop !== ctx.incarnation) return state; // the last incarnation's, handed over by its crash
+          if (msg.seq !== state.tickSeq) return state; // superseded by a later tick: the loop goes on there
           state.tickPending = false;
           if (state.halted) return state;
           let nextInMs: number;
+          state.ticking = true;
+          state.wakeWanted = false;
           try {
             nextInMs = await tick(state, ctx);
           } catch (err) {
             if (ctx.signal.aborted) throw err;
             nextInMs = onFailure(state, ctx, err as Error);
+          } finally {
+            state.ticking = false;
           }
-          if (nextInMs === 0) wake(state, ctx);
-          else if (nextInMs > 0) ctx.schedule(nextInMs, { type: 'tick', loop: ctx.incarnation });
+          if (nextInMs === 0 || (state.wakeWanted && nextInMs > 0)) wake(state, ctx);
+          else if (nextInMs > 0) scheduleTick(state, ctx, nextInMs);
           return state;
         }
         case 'leader':

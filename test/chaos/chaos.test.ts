@@ -4,12 +4,14 @@ import { ACTOR_KINDS, FAULT_KINDS } from './faults.js';
 import { formatSummary, runChaos } from './harness.js';
 
 /**
- * The CI-sized chaos run (issue 9): a fixed seed, the etcd lease backend (so the etcd member kill
- * is among the faults), about two and a half minutes of faults in which every kind is injected at
- * least once, then the checker over everything recorded. Any violation fails the test and is named.
+ * The CI-sized chaos run (issues 9, 16): a fixed seed, the etcd lease backend (so the etcd member
+ * kill is among the faults), the first round only — every fault kind once (the execution client's
+ * and PostgreSQL's among them) and every actor kind crashed once, which the schedule finishes
+ * however long it takes — then the checker over everything recorded, the 5 s pause rule included.
+ * Any violation fails the test and is named.
  */
 const SEED = 20261122;
-const FAULT_PHASE_MS = 150_000;
+const FAULT_PHASE_MS = 30_000;
 
 test('chaos: no fork, no loss, self-healing under every fault kind (fixed seed)', async (t) => {
   t.timeout(12 * 60_000);

@@ -2,10 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BatonProcess, killOrphanedEl, startBaton } from '../helpers/batonProcess.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type EmbeddedEl, startEmbeddedEl } from '../../src/adapters/executionClient/embedded.js';
+import { type BatonProcess, startBaton } from '../helpers/batonProcess.js';
 import { EtcdCluster, freePort } from '../helpers/etcdCluster.js';
+import { PostgresServer } from '../helpers/postgresServer.js';
 import { startRedisServer } from '../helpers/redisServer.js';
-import { createDatabase, type RpcBody, rpc } from '../helpers/services.js';
+import { type RpcBody, rpc } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcpProxy.js';
 
 /** The admin token every chaos node shares: `baton_chaos` and `baton_leader` sit behind it. */
@@ -23,7 +26,65 @@ export interface ClusterOptions {
   log: (line: string) => void;
 }
 
-type Db = Awaited<ReturnType<typeof createDatabase>>;
+type Db = Awaited<ReturnType<PostgresServer['createDatabase']>>;
+
+/**
+ * A node's execution client, run by the harness (not embedded in Baton), so a fault can SIGKILL or
+ * SIGSTOP it without touching Baton, and restart it later on the same data and ports, as an
+ * operator's process manager restarts a Geth. Baton reaches its Engine API through `engineProxy`
+ * (cut or slowed by the harness) and its plain JSON-RPC directly.
+ */
+export class ChaosEl {
+  private el: EmbeddedEl | null = null;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly ports: { engine: number; rpc: number; p2p: number },
+    readonly engineProxy: TcpProxy,
+  ) {}
+
+  static async start(dataDir: string): Promise<ChaosEl> {
+    const ports = { engine: await freePort(), rpc: await freePort(), p2p: await freePort() };
+    const el = new ChaosEl(dataDir, ports, await TcpProxy.start({ port: ports.engine }));
+    await el.restart();
+    return el;
+  }
+
+  get rpcUrl(): string {
+    return `http://127.0.0.1:${this.ports.rpc}`;
+  }
+
+  get jwtSecretFile(): string {
+    return join(this.dataDir, 'jwtsecret.hex');
+  }
+
+  get running(): boolean {
+    return this.el !== null;
+  }
+
+  async restart(): Promise<void> {
+    this.el = await startEmbeddedEl({ dataDir: this.dataDir, ports: this.ports, logLevel: 'warn' });
+  }
+
+  async kill(): Promise<void> {
+    const el = this.el;
+    this.el = null;
+    if (!el) return;
+    process.kill(el.pid, 'SIGKILL');
+    await el.exited;
+  }
+
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.el) process.kill(this.el.pid, sig);
+  }
+
+  async stop(): Promise<void> {
+    this.signal('SIGCONT');
+    await this.el?.stop();
+    this.el = null;
+    await this.engineProxy.close();
+  }
+}
 
 /**
  * One node of the chaos cluster. Every link it has to a shared service goes through its own TCP
@@ -49,6 +110,7 @@ export class ChaosNode {
     readonly redisProxy: TcpProxy,
     readonly pgProxy: TcpProxy,
     readonly apiProxy: TcpProxy,
+    readonly el: ChaosEl,
     private readonly args: string[],
     private readonly log: (line: string) => void,
   ) {}
@@ -76,18 +138,18 @@ export class ChaosNode {
       // A process manager's job: a node that exits by itself (supervisor escalation) is started again.
       this.unexpectedExits++;
       this.log(`${this.name} exited by itself (code ${code}, signal ${signal}); restarting it as a process manager would`);
-      void killOrphanedEl(this.dataDir).then(() => this.start());
+      // A second's pause, as a process manager's restart delay: a node whose EL is down exits at start-up until it is back.
+      void sleep(1_000).then(() => this.start());
     });
   }
 
-  /** SIGKILL, and the embedded EL it leaves behind. */
+  /** SIGKILL Baton (its EL, the harness's, keeps running). */
   async kill(): Promise<void> {
     this.expectedDown = true;
     const proc = this.proc;
     if (!proc) return;
     proc.child.kill('SIGKILL');
     await proc.exited;
-    await killOrphanedEl(this.dataDir);
   }
 
   signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
@@ -146,15 +208,18 @@ export class ChaosRedis {
 }
 
 /**
- * The chaos cluster (issue 9): `leaders` leader-capable nodes sharing one PostgreSQL database (the
- * fence lives there: DESIGN §4), `members` members with a database each, every node with its own
- * embedded EL; one Redis the harness owns; with `leaseBackend: etcd`, a 3-member etcd cluster.
+ * The chaos cluster (issues 9, 16): `leaders` leader-capable nodes sharing one PostgreSQL database
+ * (the fence lives there: DESIGN §4), `members` members with a database each, all on one
+ * PostgreSQL cluster the harness owns (so it can be restarted); every node with its own execution
+ * client, run by the harness; one Redis the harness owns; with `leaseBackend: etcd`, a 3-member
+ * etcd cluster.
  */
 export class ChaosCluster {
   private constructor(
     readonly opts: ClusterOptions,
     readonly nodes: ChaosNode[],
     readonly redis: ChaosRedis,
+    readonly postgres: PostgresServer,
     readonly etcd: EtcdCluster | null,
     readonly prefix: string,
     readonly leadersDb: Db,
@@ -166,26 +231,24 @@ export class ChaosCluster {
     // etcd first: without its binary the run fails at once, before anything else is started.
     const etcd = opts.leaseBackend === 'etcd' ? await EtcdCluster.start(3) : null;
     let redis: ChaosRedis | undefined;
-    const dbs: Db[] = [];
+    let pg: PostgresServer | undefined;
+    const els: ChaosEl[] = [];
     const proxies: TcpProxy[] = [];
     const nodes: ChaosNode[] = [];
     try {
       const redisDir = await mkdtemp(join(opts.dir, 'redis-'));
       redis = await ChaosRedis.start(redisDir);
       const prefix = 'chaos';
-      const leadersDb = await createDatabase('baton_chaos');
-      dbs.push(leadersDb);
+      pg = await PostgresServer.start();
+      const leadersDb = await pg.createDatabase('baton_chaos');
       const memberDbs = new Map<string, Db>();
       const specs = [
         ...Array.from({ length: opts.leaders }, (_, i) => ({ name: `leader-${i + 1}`, role: 'leader' as const })),
         ...Array.from({ length: opts.members }, (_, i) => ({ name: `member-${i + 1}`, role: 'member' as const })),
       ];
       for (const spec of specs) {
-        const db = spec.role === 'leader' ? leadersDb : await createDatabase('baton_chaos');
-        if (spec.role === 'member') {
-          memberDbs.set(spec.name, db);
-          dbs.push(db);
-        }
+        const db = spec.role === 'leader' ? leadersDb : await pg.createDatabase('baton_chaos');
+        if (spec.role === 'member') memberDbs.set(spec.name, db);
         const ports = { health: await freePort(), api: await freePort() };
         const dbUrl = new URL(db.url);
         const [redisProxy, pgProxy, apiProxy] = await Promise.all([
@@ -196,7 +259,15 @@ export class ChaosCluster {
         proxies.push(redisProxy, pgProxy, apiProxy);
         dbUrl.host = pgProxy.address;
         const dataDir = await mkdtemp(join(opts.dir, `${spec.name}-`));
+        const el = await ChaosEl.start(join(dataDir, 'external-el'));
+        els.push(el);
         const args = [
+          '--eth-client-url',
+          `http://${el.engineProxy.address}`,
+          '--eth-rpc-url',
+          el.rpcUrl,
+          '--jwt-secret-file',
+          el.jwtSecretFile,
           '--role',
           spec.role,
           '--instance-id',
@@ -221,9 +292,9 @@ export class ChaosCluster {
           '--advertise-url',
           `http://${apiProxy.address}`,
         ];
-        nodes.push(new ChaosNode(spec.name, spec.role, dataDir, ports, redisProxy, pgProxy, apiProxy, args, opts.log));
+        nodes.push(new ChaosNode(spec.name, spec.role, dataDir, ports, redisProxy, pgProxy, apiProxy, el, args, opts.log));
       }
-      const cluster = new ChaosCluster(opts, nodes, redis, etcd, prefix, leadersDb, memberDbs, proxies);
+      const cluster = new ChaosCluster(opts, nodes, redis, pg, etcd, prefix, leadersDb, memberDbs, proxies);
       // The first leader alone, so the chain starts without a race; then everyone else at once.
       await nodes[0]!.start();
       await Promise.all(nodes.slice(1).map((n) => n.start()));
@@ -233,9 +304,10 @@ export class ChaosCluster {
       for (const node of nodes) node.retired = true;
       await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
       await Promise.all(proxies.map((p) => p.close()));
+      await Promise.all(els.map((el) => el.stop().catch(() => {})));
       await redis?.kill();
       await etcd?.stop();
-      await Promise.all(dbs.map((db) => db.drop().catch(() => {})));
+      await pg?.destroy();
       throw err;
     }
   }
@@ -266,10 +338,12 @@ export class ChaosCluster {
     this.retire();
     await Promise.all(this.nodes.map((n) => n.stop().catch(() => {})));
     await Promise.all(this.proxies.map((p) => p.close()));
+    await Promise.all(this.nodes.map((n) => n.el.stop().catch(() => {})));
     await this.redis.kill();
     await this.etcd?.stop();
-    if (!keepData) {
-      await Promise.all([this.leadersDb, ...this.memberDbs.values()].map((db) => db.drop().catch(() => {})));
+    if (keepData) await this.postgres.stop().catch(() => {});
+    else {
+      await this.postgres.destroy();
       await rm(this.opts.dir, { recursive: true, force: true });
     }
   }

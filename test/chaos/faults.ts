@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChaosCluster, ChaosNode } from './cluster.js';
 import type { Random } from './random.js';
 
-/** Every kind of fault the schedule draws from (issue 9); `etcdKill` only with the etcd lease backend. */
+/** Every kind of fault the schedule draws from (issues 9, 16); `etcdKill` only with the etcd lease backend. */
 export const FAULT_KINDS = [
   'kill',
   'stop',
@@ -13,6 +13,11 @@ export const FAULT_KINDS = [
   'actorCrash',
   'workerKill',
   'etcdKill',
+  'elKill',
+  'elHang',
+  'elLatency',
+  'pgRestart',
+  'actorHang',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -39,6 +44,10 @@ export interface FaultRecord {
 
 /** How long the cluster may take to recover from one fault before that counts as a violation. */
 const RECOVERY_LIMIT_MS = 90_000;
+/** The Engine API spec's longest timeout (forkchoiceUpdated, newPayload: 8 s): an `elHang` lasts longer. */
+const SPEC_ENGINE_TIMEOUT_MS = 8_000;
+/** Faults that take down a service every leader-capable node needs: while one lasts, no node can commit. */
+export const SHARED_OUTAGE_KINDS: ReadonlySet<FaultKind> = new Set(['pgRestart']);
 
 /**
  * Draws faults from a seeded generator and injects them one at a time: first every kind once in
@@ -61,7 +70,7 @@ export class FaultSchedule {
     private readonly signal?: AbortSignal,
   ) {
     this.kinds = FAULT_KINDS.filter((k) => k !== 'etcdKill' || cluster.etcd !== null);
-    // The first round crashes every actor kind once, besides every other fault kind.
+    // The first round crashes every actor kind once, besides every other fault kind (`run` finishes it, however long it takes).
     this.firstRound = random.shuffle([...this.kinds.filter((k) => k !== 'actorCrash'), ...ACTOR_KINDS.map((): FaultKind => 'actorCrash')]);
   }
 
@@ -76,9 +85,9 @@ export class FaultSchedule {
     return counts;
   }
 
-  /** Inject faults until `untilMs` (since start); the last one is always lifted and recovered from. */
+  /** Inject faults until `untilMs` (since start) and the first round is done; the last one is always lifted and recovered from. */
   async run(untilMs: number): Promise<void> {
-    while (this.now() < untilMs && !this.signal?.aborted) {
+    while ((this.now() < untilMs || this.firstRound.length > 0) && !this.signal?.aborted) {
       const kind = this.firstRound.shift() ?? this.random.pick(this.kinds);
       const record = await this.inject(kind);
       this.records.push(record);
@@ -143,9 +152,53 @@ export class FaultSchedule {
         const crashed = this.actorRound.shift()!;
         actor = crashed;
         target = this.random.pick(this.cluster.nodes.filter((n) => n.running && (n.role === 'leader' || !LEADER_ONLY_ACTORS.has(crashed))));
-        const fault = this.random.next() < 0.15 ? 'hang' : 'throw';
-        detail = `${crashed} ${fault}`;
-        violation = await this.crashActor(target, crashed, fault);
+        detail = `${crashed} throw`;
+        violation = await this.crashActor(target, crashed, 'throw');
+        break;
+      }
+      case 'actorHang': {
+        // The actors that hold production while hung: the leader's Builder or Publisher (restarted at their per-actor deadline).
+        target = leader ?? this.random.pick(this.cluster.leaders.filter((n) => n.running));
+        actor = this.random.pick(['builder', 'publisher']);
+        detail = `${actor} hang`;
+        violation = await this.crashActor(target, actor, 'hang');
+        break;
+      }
+      case 'elKill': {
+        target = leaderOr(0.5);
+        const downMs = this.random.int(1_000, 5_000);
+        detail = `its EL SIGKILLed, restarted after ${downMs} ms`;
+        await target.el.kill();
+        await sleep(downMs);
+        await target.el.restart();
+        break;
+      }
+      case 'elHang': {
+        target = leaderOr(0.6);
+        const hungMs = SPEC_ENGINE_TIMEOUT_MS + this.random.int(1_000, 4_000);
+        detail = `its EL SIGSTOPped for ${hungMs} ms (the Engine API's longest timeout is ${SPEC_ENGINE_TIMEOUT_MS} ms)`;
+        target.el.signal('SIGSTOP');
+        await sleep(hungMs);
+        target.el.signal('SIGCONT');
+        break;
+      }
+      case 'elLatency': {
+        target = leaderOr(0.6);
+        const maxDelayMs = this.random.int(100, 1_500);
+        const forMs = this.random.int(5_000, 15_000);
+        detail = `its Engine API delayed by 0–${maxDelayMs} ms per chunk (drawn each) for ${forMs} ms`;
+        const delays = this.random.fork();
+        target.el.engineProxy.setDelay(() => delays.int(0, maxDelayMs));
+        await sleep(forMs);
+        target.el.engineProxy.setDelay(null);
+        break;
+      }
+      case 'pgRestart': {
+        const downMs = this.random.int(500, 4_000);
+        detail = `PostgreSQL stopped (pg_ctl stop -m fast), started again after ${downMs} ms`;
+        await this.cluster.postgres.stop();
+        await sleep(downMs);
+        await this.cluster.postgres.restart();
         break;
       }
       case 'workerKill': {
@@ -170,7 +223,7 @@ export class FaultSchedule {
     const recoveredAt = await this.waitForRecovery(endedAt, target);
     return {
       kind,
-      target: target?.name ?? (kind === 'redisRestart' ? 'redis' : 'etcd'),
+      target: target?.name ?? (kind === 'redisRestart' ? 'redis' : kind === 'pgRestart' ? 'postgres' : 'etcd'),
       detail,
       ...(actor ? { actor } : {}),
       startedAt,
@@ -201,7 +254,7 @@ export class FaultSchedule {
     if (before === undefined) return undefined; // the node is not answering: nothing was injected
     const answer = await node.rpc('baton_chaos', { fault, actor }).catch((err: Error) => ({ error: { message: err.message } }));
     if (answer.error) return `baton_chaos ${actor} ${fault} on ${node.name} failed: ${answer.error.message}`;
-    // A hang is a crash only once the handler deadline (30 s) passes.
+    // A hang is a crash only once the actor's handler deadline passes.
     const deadline = performance.now() + (fault === 'hang' ? 60_000 : 20_000);
     while (performance.now() < deadline) {
       if (node.incarnation !== incarnation) return undefined; // the whole node restarted meanwhile

@@ -28,6 +28,14 @@ export class Random {
     return items[Math.floor(this.next() * items.length)]!;
   }
 
+  /**
+   * A generator of its own, seeded from this one: for draws whose number depends on timing (a
+   * delay per forwarded chunk), so they do not shift the seeded fault schedule.
+   */
+  fork(): Random {
+    return new Random(Math.floor(this.next() * 4294967296));
+  }
+
   /** Fisher–Yates, in place. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {

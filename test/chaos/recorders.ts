@@ -147,17 +147,29 @@ export class CommitMonitor {
     return this.changes.find(([at]) => at > afterMs)?.[0] ?? null;
   }
 
-  /** The longest time without a new block between `fromMs` and `toMs`. */
-  longestPause(fromMs: number, toMs: number): number {
-    let longest = 0;
+  /** Every span without a new block between `fromMs` and `toMs`, as `[from, to]`. */
+  pauses(fromMs: number, toMs: number): [number, number][] {
+    const out: [number, number][] = [];
     let last = fromMs;
     for (const [at] of this.changes) {
       if (at < fromMs) continue;
       if (at > toMs) break;
-      longest = Math.max(longest, at - last);
+      out.push([last, at]);
       last = at;
     }
-    return Math.max(longest, toMs - last);
+    out.push([last, toMs]);
+    return out;
+  }
+
+  /** The mean time per new block between `fromMs` and `toMs` (the whole span when there was none: at least that). */
+  meanInterval(fromMs: number, toMs: number): number {
+    const blocks = this.changes.filter(([t]) => t >= fromMs && t <= toMs).length;
+    return (toMs - fromMs) / Math.max(1, blocks);
+  }
+
+  /** The longest time without a new block between `fromMs` and `toMs`. */
+  longestPause(fromMs: number, toMs: number): number {
+    return Math.max(0, ...this.pauses(fromMs, toMs).map(([a, b]) => b - a));
   }
 
   async stop(): Promise<void> {
@@ -280,5 +292,77 @@ export class Workload {
       }
     }
     return fallback;
+  }
+}
+
+/** A span of the run (ms since start) in which no leader-capable node was healthy, and why it counts as one. */
+export interface NoHealthyWindow {
+  fromMs: number;
+  toMs: number;
+  why: string;
+}
+
+/**
+ * Samples every leader-capable node's `/health` about every 250 ms: is any of them a healthy
+ * leader (its HealthMonitor's verdict) or a ready standby? The spans in which none was are the
+ * windows where a production pause is no failover's fault, so the pause rule leaves them out.
+ */
+export class HealthSampler {
+  /** `[ms since start, some leader-capable node healthy]`, one per sweep. */
+  private readonly samples: [number, boolean][] = [];
+  /** Every step-down for health a node's `/health` listed, keyed by node, time and reason (each seen once). */
+  private readonly stepDowns = new Map<string, string>();
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly cluster: ChaosCluster,
+    private readonly t0: number,
+  ) {}
+
+  start(): void {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        const at = performance.now() - this.t0;
+        const healths = await Promise.all(this.cluster.leaders.map((n) => n.health()));
+        const healthy = healths.some((h) => {
+          const monitor = h?.body.health;
+          if (!h || !monitor) return false;
+          return h.body.isLeader ? monitor.verdict === 'healthy' && h.body.producer?.state === 'producing' : monitor.ready === true;
+        });
+        this.samples.push([at, healthy]);
+        for (const [i, h] of healths.entries()) {
+          for (const d of (h?.body.health?.stepDowns ?? []) as { at: string; reason: string }[]) {
+            this.stepDowns.set(`${this.cluster.leaders[i]!.name}|${d.at}`, d.reason);
+          }
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  /** The reason of every step-down for health seen. */
+  stepDownReasons(): string[] {
+    return [...this.stepDowns.values()];
+  }
+
+  /** Every maximal run of sweeps that found no healthy node: from its first such sweep to the next sweep that found one. */
+  windows(): NoHealthyWindow[] {
+    const out: NoHealthyWindow[] = [];
+    let from: number | null = null;
+    for (const [at, healthy] of this.samples) {
+      if (!healthy && from === null) from = at;
+      if (healthy && from !== null) {
+        out.push({ fromMs: from, toMs: at, why: 'no leader-capable node healthy on /health' });
+        from = null;
+      }
+    }
+    if (from !== null) out.push({ fromMs: from, toMs: this.samples.at(-1)![0], why: 'no leader-capable node healthy on /health' });
+    return out;
   }
 }
