@@ -9,6 +9,7 @@ import { decodeBlockPage } from './decodeBlockPage.js';
 import { decodeTransaction } from './decodeTransaction.js';
 import { encodeBlock } from './encodeBlock.js';
 import { keccak256 } from './keccak256.js';
+import { pendingTransactionJson } from './pendingTransactionJson.js';
 import { verifyPayload } from './verifyPayload.js';
 
 export const tasks = {
@@ -17,6 +18,7 @@ export const tasks = {
   decodeTransaction,
   encodeBlock,
   keccak256,
+  pendingTransactionJson,
   verifyPayload,
 } as const;
 
