@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ExecutionEngine } from '../adapters/engine/index.js';
+import { ethRpcForwarder, ethRpcMethods, JsonRpcUpstream } from '../adapters/ethRpc/index.js';
 import { registerBlockRoutes } from '../adapters/http/blocksApi.js';
 import { defaultBlocksApiOptions, type HealthReport, type HttpServer } from '../adapters/http/index.js';
 import { registerJsonRpc } from '../adapters/http/jsonRpc.js';
@@ -32,8 +33,9 @@ export interface ApiRouteModules {
 
 /**
  * The API address's routes besides the feed: the status page and `/status`, the block API,
- * `/txs/{hash}`, and JSON-RPC on `POST /rpc` (the mempool's methods, and the admin methods behind
- * `--admin-token`). Returns what `/health` reports, now that there is a node to report on.
+ * `/txs/{hash}`, and JSON-RPC on `POST /rpc`: the Ethereum methods (allow-listed reads forwarded to
+ * this node's EL, writes to the shared mempool or the leader), the mempool's, and the admin methods
+ * behind `--admin-token`. Returns what `/health` reports, now that there is a node to report on.
  */
 export function registerApiRoutes(api: HttpServer, o: NodeOptions, m: ApiRouteModules): () => HealthReport {
   const { logger, report, runtime } = m;
@@ -70,8 +72,24 @@ export function registerApiRoutes(api: HttpServer, o: NodeOptions, m: ApiRouteMo
       chaos: { injectFault: (actor, fault) => supervisor().injectFault(actor, fault), killWorker: (task) => runtime.chaos.killWorker(task) },
     },
   );
-  registerJsonRpc(api, { path: '/rpc', adminToken: o.adminToken }, { ...(m.mempool?.rpc ?? mempoolOffRpcMethods), ...admin }, (err, method) =>
-    logger.error({ err, method }, 'JSON-RPC method failed'),
+  const mempoolMethods = m.mempool?.rpc ?? mempoolOffRpcMethods;
+  // An external EL without --eth-rpc-url has no plain JSON-RPC to forward to: then only Baton's own methods answer.
+  const elRpcUrl = m.engine.endpoints.rpcUrl;
+  const el = elRpcUrl ? new JsonRpcUpstream(elRpcUrl) : null;
+  const eth = el
+    ? ethRpcMethods({
+        el,
+        pool: runtime.pool,
+        mempool: m.mempool?.mempool ?? null,
+        submitToMempool: m.mempool ? (params) => m.mempool!.rpc.eth_sendRawTransaction.handler(params) : null,
+        leadership: () => ({ isLeader: report.current.isLeader, leaderApiUrl: o.leaderUrl ?? report.current.leaderApiUrl }),
+      })
+    : {};
+  registerJsonRpc(
+    api,
+    { path: '/rpc', adminToken: o.adminToken, ...(el ? { forward: ethRpcForwarder(el) } : {}) },
+    { ...mempoolMethods, ...eth, ...admin },
+    (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'),
   );
   if (!o.adminToken) logger.info('Admin JSON-RPC methods are off (no --admin-token)');
   return health;

@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { lockDataDir } from '../adapters/dataDir/lock.js';
 import { type ExecutionEngine, openExecutionEngine } from '../adapters/engine/index.js';
+import { JsonRpcUpstream } from '../adapters/ethRpc/upstream.js';
+import { defaultEthWebSocketOptions, EthWebSocketServer } from '../adapters/ethRpc/webSocket.js';
 import { attachFeed, type FeedServer, feedSink } from '../adapters/feed/index.js';
 import { registerHealthRoutes } from '../adapters/http/health.js';
 import { type HealthReport, HttpServer } from '../adapters/http/index.js';
@@ -127,6 +129,13 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
   const mempool = redis ? await openMempool(o, { redis, logger, registry, runtime, engine }) : null;
   const feed = attachFeed(api.app, { maxSubscribers: o.feedMaxSubscribers }, { store, logger, metrics: registry });
   resources.add('feed', () => feed.close());
+  // WebSocket JSON-RPC on the same path as POST /rpc; everything but subscriptions is answered by that same router.
+  const ethWebSocket = new EthWebSocketServer(api.app, defaultEthWebSocketOptions, {
+    rpc: new JsonRpcUpstream(`${localUrl(o.apiAddr, api.port)}/rpc`),
+    el: engine.endpoints.rpcUrl ? new JsonRpcUpstream(engine.endpoints.rpcUrl) : null,
+    logger,
+  });
+  resources.add('eth WebSocket', () => ethWebSocket.close());
   const advertiseUrl = o.advertiseUrl ?? localUrl(o.apiAddr, api.port);
   const treeState: TreeState = { paused: false, advertiseUrl };
   let supervisor: Supervisor | null = null;
@@ -145,8 +154,9 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
           ? [redisStreamSink({ stream: o.redis.stream, maxLen: o.redis.streamMaxLen, prefix: o.redis.prefix }, { redis, logger, store })]
           : []),
         feedSink(feed),
+        ethWebSocket.sink(),
       ],
-      followerSinks: [feedSink(feed)],
+      followerSinks: [feedSink(feed), ethWebSocket.sink()],
       mempool,
       pool: runtime.pool,
       publisherMetrics: metrics.publisher,

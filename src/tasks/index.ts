@@ -9,6 +9,7 @@ import { decodeBlockPage } from './decodeBlockPage.js';
 import { decodeTransaction, decodeTransactions } from './decodeTransaction.js';
 import { encodeBlock } from './encodeBlock.js';
 import { keccak256 } from './keccak256.js';
+import { pendingTransactionJson } from './pendingTransactionJson.js';
 import { verifyPayload } from './verifyPayload.js';
 
 export const tasks = {
@@ -18,6 +19,7 @@ export const tasks = {
   decodeTransactions,
   encodeBlock,
   keccak256,
+  pendingTransactionJson,
   verifyPayload,
 } as const;
 

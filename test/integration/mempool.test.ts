@@ -303,3 +303,25 @@ test('eth_sendRawTransaction and baton_txStatus: hashes, JSON-RPC errors, metric
   t.regex(metrics, /baton_mempool_transactions\{state="pending"\} 2/);
   t.regex(metrics, /baton_mempool_transactions\{state="inflight"\} 1/);
 });
+
+test("the sender index: a sender's held nonces in order and held raw transactions, gone once finalized or dropped", async (t) => {
+  const { mempool, token } = await setup();
+  const accounts = testAccounts();
+  const from = accounts[0]!.address;
+  const [n0, n1, n3] = [tx('n0'), tx('n1'), tx('n3')];
+  await mempool.add(n3, { from, nonce: 3n });
+  await mempool.add(n0, { from: from.toUpperCase().replace('0X', '0x'), nonce: 0n });
+  await mempool.add(n1, { from, nonce: 1n });
+  await mempool.add(tx('other'), { from: accounts[1]!.address, nonce: 0n });
+  await mempool.add(tx('anonymous'));
+  t.deepEqual(await mempool.senderNonces(from), [0n, 1n, 3n], 'by nonce, whatever the address case');
+  t.deepEqual(await mempool.senderNonces(accounts[2]!.address), []);
+  await mempool.takeBatch(2, 1n);
+  t.deepEqual(await mempool.senderNonces(from), [0n, 1n, 3n], 'inflight transactions are still held');
+  t.is(await mempool.heldRaw(n0.hash), n0.raw);
+  await mempool.confirmBlock({ blockNumber: 1n, txHashes: [n0.hash], lockToken: token });
+  await mempool.drop(n3.hash, 'nonce too low', token);
+  t.deepEqual(await mempool.senderNonces(from), [1n]);
+  t.is(await mempool.heldRaw(n0.hash), null, 'a finalized transaction is no longer held');
+  t.is(await mempool.heldRaw(n3.hash), null, 'nor a dropped one');
+});

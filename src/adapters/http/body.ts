@@ -8,7 +8,25 @@ import type { Reply } from './reply.js';
  * when the callback returns. Rejects with PAYLOAD_TOO_LARGE (413) as soon as the limit is passed,
  * without buffering the rest, INVALID_JSON (400), or ABORTED when the client goes away.
  */
-export function readJsonBody(reply: Reply, maxBytes: number): Promise<unknown> {
+export async function readJsonBody(reply: Reply, maxBytes: number): Promise<unknown> {
+  return parseJsonBody(await readTextBody(reply, maxBytes));
+}
+
+/** Parses a body read by `readTextBody`; INVALID_JSON (400) when it is not JSON. */
+export function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(HttpErrorCode.INVALID_JSON, `request body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * `readJsonBody` without the parse: the body as UTF-8 text, for a handler that may pass it on
+ * unchanged (the JSON-RPC proxy). The same rules: call it before any `await`; PAYLOAD_TOO_LARGE
+ * past `maxBytes`; ABORTED when the client goes away.
+ */
+export function readTextBody(reply: Reply, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -29,11 +47,7 @@ export function readJsonBody(reply: Reply, maxBytes: number): Promise<unknown> {
       chunks.push(Buffer.copyBytesFrom(new Uint8Array(chunk)));
       if (!isLast) return;
       done = true;
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
-      } catch (err) {
-        reject(new HttpError(HttpErrorCode.INVALID_JSON, `request body is not JSON: ${(err as Error).message}`));
-      }
+      resolve(Buffer.concat(chunks, size).toString('utf8'));
     });
   });
 }

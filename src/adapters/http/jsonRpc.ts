@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { CodedError } from '../../runtime/errors.js';
-import { readJsonBody } from './body.js';
+import { parseJsonBody, readTextBody } from './body.js';
 import { HttpError } from './errors.js';
+import { JSON_CONTENT_TYPE } from './reply.js';
 import type { HttpServer } from './server.js';
 
 /** JSON-RPC 2.0 error codes: the spec's, then Baton's in the implementation-defined range. */
@@ -17,6 +18,8 @@ export const JsonRpcErrorCode = {
   UNAUTHORIZED: -32001,
   /** Admin methods are off because the node has no `--admin-token`. */
   ADMIN_DISABLED: -32002,
+  /** The upstream this method is answered by (the node's EL, or the leader) did not answer. */
+  UPSTREAM_UNAVAILABLE: -32003,
 } as const;
 
 /**
@@ -33,11 +36,31 @@ export class JsonRpcError extends CodedError<string> {
   }
 }
 
+/** What a method may know about the HTTP request it runs in. */
+export interface JsonRpcContext {
+  /** The request came from another Baton node (`x-baton-forwarded`): a method must not forward it again. */
+  forwarded: boolean;
+}
+
 export interface JsonRpcMethod {
   /** Admin methods need `Authorization: Bearer <--admin-token>` and are off without a token. */
   admin?: boolean;
   /** Validates its own params (INVALID_PARAMS on bad ones) and returns the JSON result. */
-  handler(params: unknown): unknown;
+  handler(params: unknown, context: JsonRpcContext): unknown;
+}
+
+/**
+ * Where requests for methods this router does not implement go (the node's EL, for the Ethereum
+ * reads). A request, or a whole batch, made only of such methods is passed on as the bytes the
+ * client sent, and the upstream's answer goes back as it came: one hop, no re-encoding.
+ */
+export interface JsonRpcForwarder {
+  /** Whether `method` may be sent upstream; the others are METHOD_NOT_FOUND with `refusal(method)`. */
+  allows(method: string): boolean;
+  /** The METHOD_NOT_FOUND message for a method that is neither local nor allowed. */
+  refusal(method: string): string;
+  /** Sends a JSON-RPC body upstream; resolves with the upstream's JSON text (empty for notifications only). */
+  send(body: string): Promise<string>;
 }
 
 export interface JsonRpcOptions {
@@ -48,6 +71,8 @@ export interface JsonRpcOptions {
   maxBodyBytes?: number;
   /** Requests in one batch: a bound on the work one POST can cause. */
   maxBatch?: number;
+  /** Methods that are not in the method table are forwarded here when it allows them. */
+  forward?: JsonRpcForwarder;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -78,12 +103,22 @@ export function registerJsonRpc(
   const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
   const expected = opts.adminToken ? Buffer.from(opts.adminToken) : null;
 
+  const forward = opts.forward;
+  /** A well-formed request for a method only the upstream serves: the whole body may pass through. */
+  const passesThrough = (request: unknown): boolean => {
+    if (!forward || typeof request !== 'object' || request === null || Array.isArray(request)) return false;
+    const { jsonrpc, method } = request as Record<string, unknown>;
+    return jsonrpc === '2.0' && typeof method === 'string' && !Object.hasOwn(methods, method) && forward.allows(method);
+  };
+
   server.post(opts.path, async (reply, req) => {
     const authorization = req.getHeader('authorization');
-    const bodyPromise = readJsonBody(reply, maxBodyBytes);
+    const context: JsonRpcContext = { forwarded: req.getHeader('x-baton-forwarded') !== '' };
+    const textPromise = readTextBody(reply, maxBodyBytes);
+    const text = await textPromise;
     let body: unknown;
     try {
-      body = await bodyPromise;
+      body = parseJsonBody(text);
     } catch (err) {
       if (err instanceof HttpError && err.code === 'INVALID_JSON') {
         reply.json(200, failure(null, JsonRpcErrorCode.PARSE_ERROR, err.message));
@@ -92,7 +127,19 @@ export function registerJsonRpc(
       throw err;
     }
     const authorized = expected !== null && bearerMatches(authorization, expected);
-    const call = (request: unknown) => handleOne(request, methods, expected !== null, authorized, onBug);
+    const call = (request: unknown) => handleOne(request, { methods, forward, context, adminEnabled: expected !== null, authorized, onBug });
+    const batchOk = !Array.isArray(body) || (body.length > 0 && body.length <= maxBatch);
+    if (forward && batchOk && (Array.isArray(body) ? body.every(passesThrough) : passesThrough(body))) {
+      let answer: string;
+      try {
+        answer = await forward.send(text);
+      } catch (err) {
+        if (!(err instanceof JsonRpcError)) throw err;
+        return reply.json(200, failure(null, err.rpcCode, err.message, err.data));
+      }
+      if (answer.trim() === '') return reply.send(204, 'text/plain', '');
+      return reply.send(200, JSON_CONTENT_TYPE, answer);
+    }
     if (Array.isArray(body)) {
       if (body.length === 0) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, 'empty batch'));
       if (body.length > maxBatch) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, `batch of ${body.length} exceeds ${maxBatch}`));
@@ -107,14 +154,18 @@ export function registerJsonRpc(
   });
 }
 
+interface Dispatch {
+  methods: Record<string, JsonRpcMethod>;
+  forward: JsonRpcForwarder | undefined;
+  context: JsonRpcContext;
+  adminEnabled: boolean;
+  authorized: boolean;
+  onBug: (err: unknown, method: string) => void;
+}
+
 /** One request; null for a notification (no `id`), which gets no response. */
-async function handleOne(
-  request: unknown,
-  methods: Record<string, JsonRpcMethod>,
-  adminEnabled: boolean,
-  authorized: boolean,
-  onBug: (err: unknown, method: string) => void,
-): Promise<Response | null> {
+async function handleOne(request: unknown, d: Dispatch): Promise<Response | null> {
+  const { methods, forward, adminEnabled, authorized, onBug } = d;
   if (typeof request !== 'object' || request === null || Array.isArray(request))
     return failure(null, JsonRpcErrorCode.INVALID_REQUEST, 'a request must be a JSON object');
   const { jsonrpc, method, params, id: rawId } = request as Record<string, unknown>;
@@ -127,13 +178,17 @@ async function handleOne(
   if (params !== undefined && (typeof params !== 'object' || params === null))
     return failure(id, JsonRpcErrorCode.INVALID_PARAMS, 'params must be an array or an object');
   const entry = Object.hasOwn(methods, method) ? methods[method] : undefined;
-  if (!entry) return failure(id, JsonRpcErrorCode.METHOD_NOT_FOUND, `the method ${method} does not exist`);
+  if (!entry && forward?.allows(method)) {
+    const response = await forwardOne(forward, { jsonrpc, method, params, id }, id);
+    return isNotification ? null : response;
+  }
+  if (!entry) return failure(id, JsonRpcErrorCode.METHOD_NOT_FOUND, forward?.refusal(method) ?? `the method ${method} does not exist`);
   if (entry.admin && !adminEnabled)
     return failure(id, JsonRpcErrorCode.ADMIN_DISABLED, `${method} is an admin method; start the node with --admin-token to enable admin methods`);
   if (entry.admin && !authorized) return failure(id, JsonRpcErrorCode.UNAUTHORIZED, `${method} needs "Authorization: Bearer <admin token>"`);
   let response: Response;
   try {
-    response = { jsonrpc: '2.0', id, result: (await entry.handler(params ?? [])) ?? null };
+    response = { jsonrpc: '2.0', id, result: (await entry.handler(params ?? [], d.context)) ?? null };
   } catch (err) {
     if (err instanceof JsonRpcError) response = failure(id, err.rpcCode, err.message, err.data);
     else {
@@ -142,6 +197,17 @@ async function handleOne(
     }
   }
   return isNotification ? null : response;
+}
+
+/** One request of a mixed batch sent upstream on its own; the answer keeps the caller's id. */
+async function forwardOne(forward: JsonRpcForwarder, request: Record<string, unknown>, id: Id): Promise<Response> {
+  try {
+    const answer = JSON.parse(await forward.send(JSON.stringify(request))) as Response;
+    return { ...answer, jsonrpc: '2.0', id };
+  } catch (err) {
+    if (err instanceof JsonRpcError) return failure(id, err.rpcCode, err.message, err.data);
+    return failure(id, JsonRpcErrorCode.REFUSED, `the upstream answered with something that is not JSON-RPC: ${(err as Error).message}`);
+  }
 }
 
 function failure(id: Id, code: number, message: string, data?: unknown): Response {

@@ -31,6 +31,13 @@ export interface InflightTx extends MempoolTx {
   missing: number;
 }
 
+/** Who sent a transaction, from its recovered signature: what the `pending` nonce of a sender counts. */
+export interface TxSender {
+  /** 0x-prefixed address. */
+  from: string;
+  nonce: bigint;
+}
+
 export type AddResult = { added: true } | { added: false; current: TxStatus };
 
 export interface ConfirmBlock {
@@ -59,7 +66,11 @@ export interface Mempool {
    * finalized (then `added: false` with where it is). A dropped one is re-admitted. Throws
    * MEMPOOL_FULL at `maxPending`.
    */
-  add(tx: MempoolTx): Promise<AddResult>;
+  add(tx: MempoolTx, sender?: TxSender): Promise<AddResult>;
+  /** The nonces of `from`'s held (pending or inflight) transactions, ascending; only those added with a sender. */
+  senderNonces(from: string): Promise<bigint[]>;
+  /** The raw transaction while it is held (pending or inflight), else null. */
+  heldRaw(hash: string): Promise<string | null>;
   /**
    * Moves up to `max` pending transactions, oldest first, to `inflight` tagged with `epoch`.
    * Throws STALE_EPOCH if the leader fence is above `epoch`: a deposed leader gets nothing.

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { MempoolSizes } from '../../types/mempool.js';
 import { MempoolError, MempoolErrorCode } from './errors.js';
-import type { AddResult, ConfirmBlock, ConfirmResult, DropResult, InflightTx, Mempool, MempoolTx, TxStatus } from './interface.js';
+import type { AddResult, ConfirmBlock, ConfirmResult, DropResult, InflightTx, Mempool, MempoolTx, TxSender, TxStatus } from './interface.js';
 import { defaultMempoolOptions, type MempoolOptions } from './options.js';
-import { ADD, CONFIRM, DROP, INFLIGHT, mempoolKeys, STATUS, TAKE_BATCH } from './scripts.js';
+import { ADD, CONFIRM, DROP, HELD_RAW, INFLIGHT, mempoolKeys, SENDER_NONCES, STATUS, TAKE_BATCH } from './scripts.js';
 
 /** Every script takes all mempool keys, then its ARGV (see `scripts.ts` for each one's arguments). */
 type ScriptArgs = Array<string | number>;
@@ -15,6 +15,8 @@ interface MempoolScripts {
   batonMempoolConfirm(...args: ScriptArgs): Promise<[status: string, lastConfirmed: string, finalized: number, requeued: string[]]>;
   batonMempoolDrop(...args: ScriptArgs): Promise<DropResult>;
   batonMempoolStatus(...args: ScriptArgs): Promise<[state: string, detail: string]>;
+  batonMempoolSenderNonces(...args: ScriptArgs): Promise<string[]>;
+  batonMempoolHeldRaw(...args: ScriptArgs): Promise<string | null>;
 }
 
 /**
@@ -46,11 +48,15 @@ export class RedisMempool implements Mempool {
     redis.defineCommand('batonMempoolConfirm', { numberOfKeys: this.keys.length, lua: CONFIRM });
     redis.defineCommand('batonMempoolDrop', { numberOfKeys: this.keys.length, lua: DROP });
     redis.defineCommand('batonMempoolStatus', { numberOfKeys: this.keys.length, lua: STATUS, readOnly: true });
+    redis.defineCommand('batonMempoolSenderNonces', { numberOfKeys: this.keys.length, lua: SENDER_NONCES, readOnly: true });
+    redis.defineCommand('batonMempoolHeldRaw', { numberOfKeys: this.keys.length, lua: HELD_RAW, readOnly: true });
     this.redis = redis as Redis & MempoolScripts;
   }
 
-  async add(tx: MempoolTx): Promise<AddResult> {
-    const [result, state, detail] = await this.redis.batonMempoolAdd(...this.keys, tx.hash.toLowerCase(), tx.raw.toLowerCase(), this.opts.maxPending);
+  async add(tx: MempoolTx, sender?: TxSender): Promise<AddResult> {
+    const hash = tx.hash.toLowerCase();
+    const member = sender ? senderMember(sender, hash) : '';
+    const [result, state, detail] = await this.redis.batonMempoolAdd(...this.keys, hash, tx.raw.toLowerCase(), this.opts.maxPending, member);
     switch (result) {
       case 'added':
         return { added: true };
@@ -122,6 +128,15 @@ export class RedisMempool implements Mempool {
     return toStatus(state, detail);
   }
 
+  async senderNonces(from: string): Promise<bigint[]> {
+    const members = await this.redis.batonMempoolSenderNonces(...this.keys, from.toLowerCase());
+    return members.map((m) => BigInt(`0x${m.split(':')[1]}`));
+  }
+
+  async heldRaw(hash: string): Promise<string | null> {
+    return (await this.redis.batonMempoolHeldRaw(...this.keys, hash.toLowerCase())) ?? null;
+  }
+
   async lastConfirmed(): Promise<bigint | null> {
     const last = await this.redis.get(this.key.lastConfirmed);
     return last === null ? null : BigInt(last);
@@ -137,6 +152,11 @@ export class RedisMempool implements Mempool {
     });
     return { pending: p!, inflight: i!, finalized: f!, dropped: d! };
   }
+}
+
+/** `<from>:<nonce as 16 hex digits>:<hash>`: zero-padded, so the lexicographic order of a sender's members is nonce order. */
+function senderMember(sender: TxSender, hash: string): string {
+  return `${sender.from.toLowerCase()}:${sender.nonce.toString(16).padStart(16, '0')}:${hash}`;
 }
 
 /** Lua numbers are doubles: a block number past 2^53 would be silently rounded, so refuse it. */

@@ -56,7 +56,7 @@ export async function eth_sendRawTransaction(params: unknown, modules: MempoolRp
   if (!decoded.ok) throw rejected(modules, decoded.error.message, { code: decoded.error.code });
   const { hash } = decoded.tx;
   try {
-    const result = await modules.mempool.add({ hash, raw: hex });
+    const result = await modules.mempool.add({ hash, raw: hex }, { from: decoded.tx.from, nonce: decoded.tx.nonce });
     if (!result.added) {
       modules.metrics.submitted('duplicate');
       throw new JsonRpcError(JsonRpcErrorCode.REFUSED, 'already known', txStatusJson(result.current));

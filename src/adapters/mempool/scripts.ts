@@ -33,6 +33,14 @@ export function mempoolKeys(prefix: string) {
     leaderFence: `${prefix}:epoch`,
     /** The watcher lock's acquisition counter: with `watcherLock`, what a lock token is checked against. */
     watcherEpoch: `${p}:watcher:epoch`,
+    /**
+     * Held (pending or inflight) transactions by sender: a ZSET of `<from>:<nonce, 16 hex>:<hash>`
+     * members, all scored 0, so one ZRANGEBYLEX lists a sender's nonces in order (the `pending`
+     * nonce of `eth_getTransactionCount`).
+     */
+    bySender: `${p}:bySender`,
+    /** hash → its `bySender` member, to remove it when the transaction is finalized or dropped. */
+    senderOf: `${p}:senderOf`,
   };
 }
 
@@ -51,8 +59,17 @@ export function watcherLockToken(holder: string, epoch: bigint): string {
 }
 
 const PRELUDE = `
-local K_SEQ, K_PENDING, K_INFLIGHT, K_PAYLOADS, K_FINALIZED, K_DROPPED, K_REASONS, K_LAST, K_LOCK, K_FENCE, K_LOCK_EPOCH =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local K_SEQ, K_PENDING, K_INFLIGHT, K_PAYLOADS, K_FINALIZED, K_DROPPED, K_REASONS, K_LAST, K_LOCK, K_FENCE, K_LOCK_EPOCH, K_BY_SENDER, K_SENDER_OF =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+
+-- A transaction no longer held (finalized or dropped) leaves the sender index.
+local function unindex(h)
+  local member = redis.call('HGET', K_SENDER_OF, h)
+  if member then
+    redis.call('ZREM', K_BY_SENDER, member)
+    redis.call('HDEL', K_SENDER_OF, h)
+  end
+end
 
 -- The watcher lock is a Redis lease (holder in K_LOCK, acquisition count in K_LOCK_EPOCH): a token
 -- "<epoch>:<holder>" is live only while both still say so.
@@ -92,7 +109,7 @@ local function cmp(a, b)
 end
 `;
 
-/** ARGV = [hash, raw, maxPending]. Returns {added|duplicate|full, state, detail}. */
+/** ARGV = [hash, raw, maxPending, senderMember ('' when unknown)]. Returns {added|duplicate|full, state, detail}. */
 export const ADD =
   PRELUDE +
   `
@@ -106,6 +123,10 @@ if current[1] == 'dropped' then
 end
 redis.call('ZADD', K_PENDING, redis.call('INCR', K_SEQ), h)
 redis.call('HSET', K_PAYLOADS, h, ARGV[2])
+if ARGV[4] and ARGV[4] ~= '' then
+  redis.call('ZADD', K_BY_SENDER, 0, ARGV[4])
+  redis.call('HSET', K_SENDER_OF, h, ARGV[4])
+end
 return {'added', '', ''}`;
 
 /** ARGV = [max, epoch]. Returns {'ok', {hash, raw, ...}} or {'STALE_EPOCH', fence}. */
@@ -169,6 +190,7 @@ for i = 5, #ARGV do
   if redis.call('HDEL', K_INFLIGHT, h) == 1 or redis.call('ZREM', K_PENDING, h) == 1 or redis.call('ZREM', K_DROPPED, h) == 1 then
     redis.call('HDEL', K_REASONS, h)
     redis.call('HDEL', K_PAYLOADS, h)
+    unindex(h)
     redis.call('ZADD', K_FINALIZED, ARGV[2], h)
     finalized = finalized + 1
   end
@@ -202,10 +224,25 @@ if not isWatcher(ARGV[1]) then return 'notWatcher' end
 local h = ARGV[2]
 if redis.call('HDEL', K_INFLIGHT, h) == 0 and redis.call('ZREM', K_PENDING, h) == 0 then return 'notFound' end
 redis.call('HDEL', K_PAYLOADS, h)
+unindex(h)
 redis.call('ZADD', K_DROPPED, redis.call('INCR', K_SEQ), h)
 redis.call('HSET', K_REASONS, h, ARGV[3])
 trim(K_DROPPED, tonumber(ARGV[4]), K_REASONS)
 return 'dropped'`;
+
+/** ARGV = [from]. Returns the `bySender` members of that sender, by nonce. */
+export const SENDER_NONCES =
+  PRELUDE +
+  `
+return redis.call('ZRANGEBYLEX', K_BY_SENDER, '[' .. ARGV[1] .. ':', '[' .. ARGV[1] .. ';')`;
+
+/** ARGV = [hash]. Returns the raw transaction while it is held (pending or inflight), else false. */
+export const HELD_RAW =
+  PRELUDE +
+  `
+local h = ARGV[1]
+if redis.call('ZSCORE', K_PENDING, h) or redis.call('HEXISTS', K_INFLIGHT, h) == 1 then return redis.call('HGET', K_PAYLOADS, h) end
+return false`;
 
 /** ARGV = [hash]. Returns {state, detail}. */
 export const STATUS =

@@ -1,0 +1,18 @@
+import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
+
+/**
+ * One Common per chain id and thread: building one copies the whole chain config through JSON,
+ * far more than decoding a transaction costs. Prague, so every type the dev chain accepts (up to
+ * EIP-7702) decodes.
+ */
+const commons = new Map<bigint, Common>();
+
+/** The @ethereumjs Common of chain `chainId` (Prague rules), built once per thread. */
+export function chainCommon(chainId: bigint): Common {
+  let common = commons.get(chainId);
+  if (!common) {
+    common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague });
+    commons.set(chainId, common);
+  }
+  return common;
+}
