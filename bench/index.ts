@@ -20,6 +20,7 @@ export const BENCHES = {
   catchup: { script: 'catchup.ts', quickArgs: ['--quick'] },
   feed: { script: 'feed.ts', quickArgs: ['--quick'] },
   failover: { script: 'failover.ts', quickArgs: ['--quick'] },
+  memory: { script: 'memory.ts', quickArgs: ['--quick'] },
   endToEnd: { script: 'endToEnd.ts', quickArgs: ['--quick'] },
   rpc: { script: 'rpc.ts', quickArgs: ['--quick'] },
 } as const;
