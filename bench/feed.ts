@@ -1,18 +1,23 @@
 /**
  * Feed bench (`npx tsx bench/feed.ts [--quick]`): fan-out of committed blocks to 1,000 WebSocket
- * subscribers through Baton's FeedServer (uWS) against a plain `ws`-library server that broadcasts
- * the same frames with a loop over its clients, both in this run (DESIGN §9: fan-out ≥ 5 × ws,
- * commit → subscriber p99 ≤ 5 ms, ≤ 10 KB per idle subscriber).
+ * subscribers through Baton's FeedServer (uWS) against two servers that send the same frames to
+ * the same number of clients, all in this run: the limit, a bare uWebSockets.js app that encodes
+ * each block once and `publish`es it to one topic (no cursors, no backpressure checks, no
+ * metrics), and a plain `ws`-library server that loops over its clients (DESIGN §9: fan-out ≥ 0.9 ×
+ * the bare uWS loop and ≥ 1.4 × ws; commit → subscriber p99 ≤ 5 ms or within 1.2 × of the bare
+ * loop's; ≤ 10 KB per idle subscriber).
  *
  * The subscribers are `ws` clients in child processes (this file, forked with `--subscribers`), so
  * their event loops do not share the server's. Frames carry their publish time, so latency is
  * measured on the receiving side with the machine's one clock (`performance.timeOrigin + now()`).
  * While latency is measured, only a sample of the subscribers read (see LATENCY_SAMPLE_EVERY).
  */
+
+import uWS, { type us_listen_socket } from 'uWebSockets.js';
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -59,8 +64,12 @@ export interface FeedBenchResult {
   options: Required<FeedBenchOptions>;
   frameBytes: number;
   baton: FeedServerFigures;
+  /** The limit: a bare uWebSockets.js publish loop of the same frames. */
+  bareUws: FeedServerFigures;
   ws: FeedServerFigures;
-  /** Baton's fan-out rate over the ws server's (budget ≥ 5). */
+  /** Baton's fan-out rate over the bare uWS loop's (budget ≥ 0.9). */
+  fanOutVsBareUws: number;
+  /** Baton's fan-out rate over the ws server's (budget ≥ 1.4). */
   fanOutRatio: number;
 }
 
@@ -141,6 +150,30 @@ async function startBaton(subscribers: number): Promise<BenchServer> {
     // The Publisher's path: feedSink → FeedServer.publish → one encode per topic → uWS publish.
     publish: (block) => void sink.publish(block, EPOCH),
     close: async () => http.close(),
+  };
+}
+
+/**
+ * The limit: uWebSockets.js with nothing of Baton's around it. A subscriber joins the one topic on
+ * its subscribe message; each block is encoded once and handed to `app.publish`, whose C++ loop
+ * writes it to every socket. What Baton adds on top (cursors, replay, the slow-subscriber check,
+ * metrics) is what the ratio against this measures.
+ */
+async function startBareUws(): Promise<BenchServer> {
+  const topic = topicOf(SUBSCRIBE.encoding, SUBSCRIBE.payload);
+  const app = uWS.App();
+  app.ws('/feed', { maxPayloadLength: 64 * 1024, idleTimeout: 0, maxBackpressure: 64 * 1024 * 1024, message: (ws) => void ws.subscribe(topic) });
+  const socket = await new Promise<us_listen_socket>((resolve, reject) =>
+    app.listen('127.0.0.1', 0, (s) => (s ? resolve(s) : reject(new Error('feed bench: the bare uWS server could not listen')))),
+  );
+  return {
+    url: `ws://127.0.0.1:${uWS.us_socket_local_port(socket as unknown as uWS.us_socket)}/feed`,
+    subscribed: () => app.numSubscribers(topic),
+    publish: (block) => void app.publish(topic, encodeBlockFrame({ ...block, epoch: EPOCH }, SUBSCRIBE.encoding, SUBSCRIBE.payload), true, false),
+    close: async () => {
+      uWS.us_listen_socket_close(socket);
+      (app as typeof app & { close(): void }).close();
+    },
   };
 }
 
@@ -398,22 +431,35 @@ export async function runFeedBench(
 ): Promise<FeedBenchResult> {
   const { quick = false, ...rest } = options;
   const o: Required<FeedBenchOptions> = { ...(quick ? quickDefaults : defaults), ...rest };
-  const [batonGroup, wsGroup] = [await Subscribers.fork(o.processes), await Subscribers.fork(o.processes)];
+  const [batonGroup, bareGroup, wsGroup] = [await Subscribers.fork(o.processes), await Subscribers.fork(o.processes), await Subscribers.fork(o.processes)];
   try {
     const batonServer = await startBaton(o.subscribers);
+    const bareServer = await startBareUws();
     const wsServer = await startWs();
     progress(`connecting ${o.subscribers} idle subscribers to each server…`);
     const batonIdle = await bytesPerIdleSubscriber(batonServer, batonGroup, o.subscribers);
+    const bareIdle = await bytesPerIdleSubscriber(bareServer, bareGroup, o.subscribers);
     const wsIdle = await bytesPerIdleSubscriber(wsServer, wsGroup, o.subscribers);
 
     progress('Baton FeedServer (uWS):');
     const baton = { ...(await measureTraffic(batonServer, batonGroup, o, progress)), rssPerIdleSubscriberBytes: batonIdle };
+    progress('bare uWebSockets.js publish loop (the limit):');
+    const bareUws = { ...(await measureTraffic(bareServer, bareGroup, o, progress)), rssPerIdleSubscriberBytes: bareIdle };
     progress('ws server (baseline):');
     const ws = { ...(await measureTraffic(wsServer, wsGroup, o, progress)), rssPerIdleSubscriberBytes: wsIdle };
     const sample = encodeBlockFrame({ ...benchBlock(1n, `0x${'00'.repeat(o.payloadBytes)}`), epoch: EPOCH }, SUBSCRIBE.encoding, SUBSCRIBE.payload);
-    return { options: o, frameBytes: sample.length, baton, ws, fanOutRatio: baton.messagesPerSecond / ws.messagesPerSecond };
+    return {
+      options: o,
+      frameBytes: sample.length,
+      baton,
+      bareUws,
+      ws,
+      fanOutVsBareUws: baton.messagesPerSecond / bareUws.messagesPerSecond,
+      fanOutRatio: baton.messagesPerSecond / ws.messagesPerSecond,
+    };
   } finally {
     batonGroup.kill();
+    bareGroup.kill();
     wsGroup.kill();
   }
 }
@@ -466,5 +512,30 @@ if (process.argv.includes('--subscribers')) {
     },
   ];
   reportSection('Feed (baseline: a ws-library server broadcasting the same frames)', rows);
+  const limitRows: Row[] = [
+    {
+      figure: `fan-out, ${r.options.subscribers} subscribers (budget ≥ 0.9 ×)`,
+      value: r.baton.messagesPerSecond,
+      unit: 'msg/s',
+      baseline: r.bareUws.messagesPerSecond,
+    },
+    { figure: 'server user CPU per frame', value: r.baton.userMicrosPerFrame, unit: 'µs', baseline: r.bareUws.userMicrosPerFrame, higherIsBetter: false },
+    {
+      figure: 'server kernel CPU per frame (loopback)',
+      value: r.baton.kernelMicrosPerFrame,
+      unit: 'µs',
+      baseline: r.bareUws.kernelMicrosPerFrame,
+      higherIsBetter: false,
+    },
+    { figure: 'commit → subscriber p50', value: r.baton.latencyP50Ms, unit: 'ms', baseline: r.bareUws.latencyP50Ms, higherIsBetter: false },
+    {
+      figure: 'commit → subscriber p99 (budget ≤ 5 ms or within 1.2 ×)',
+      value: r.baton.latencyP99Ms,
+      unit: 'ms',
+      baseline: r.bareUws.latencyP99Ms,
+      higherIsBetter: false,
+    },
+  ];
+  reportSection(`Feed against its limit (baseline: a bare uWebSockets.js publish loop of the same frames; load ${loadavg()[0]!.toFixed(2)})`, limitRows);
   console.log(`\n${JSON.stringify(r)}`);
 }

@@ -124,8 +124,13 @@ async function serveIngest(url: string, rate: number): Promise<void> {
   const nonces = accounts.map(() => 0n);
   let accepted = 0;
   let refused = 0;
+  let firstRefusal = '';
   let i = 0;
-  process.on('message', () => process.send!({ type: 'ingest', accepted, refused }));
+  const refuse = (why: string) => {
+    refused++;
+    firstRefusal ||= why;
+  };
+  process.on('message', () => process.send!({ type: 'ingest', accepted, refused, firstRefusal }));
   const started = performance.now();
   for (;;) {
     const due = Math.floor(((performance.now() - started) / 1000) * rate);
@@ -142,10 +147,10 @@ async function serveIngest(url: string, rate: number): Promise<void> {
       const body = JSON.stringify({ jsonrpc: '2.0', id: i, method: 'eth_sendRawTransaction', params: [tx.raw] });
       sends.push(
         fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-          .then((r) => r.json() as Promise<{ result?: string }>)
+          .then((r) => r.json() as Promise<{ result?: string; error?: { message: string } }>)
           .then(
-            (a) => void (a.result ? accepted++ : refused++),
-            () => void refused++,
+            (a) => void (a.result ? accepted++ : refuse(a.error?.message ?? 'no result')),
+            (err: Error) => refuse(err.message),
           ),
       );
     }
@@ -224,7 +229,7 @@ async function main(): Promise<void> {
       }
     }
     const fed = await ask<{ frames: number; open: number }>(subscribers);
-    const ingested = await ask<{ accepted: number; refused: number }>(ingest);
+    const ingested = await ask<{ accepted: number; refused: number; firstRefusal: string }>(ingest);
     const steady = samples.slice(Math.floor(samples.length / 2));
     const perMinute = (pick: (s: Sample) => number) =>
       slope(
@@ -232,7 +237,9 @@ async function main(): Promise<void> {
         steady.map(pick),
       );
     const last = samples.at(-1)!;
-    console.error(`  feed: ${fed.frames} frames to ${fed.open} open subscribers; ingest: ${ingested.accepted} accepted, ${ingested.refused} refused`);
+    console.error(
+      `  feed: ${fed.frames} frames to ${fed.open} open subscribers; ingest: ${ingested.accepted} accepted, ${ingested.refused} refused${ingested.firstRefusal ? ` (first: ${ingested.firstRefusal})` : ''}`,
+    );
     const rows: Row[] = [
       { figure: 'node RSS, steady state (mean of the second half)', value: mean(steady.map((s) => s.rssMb)), unit: 'MB' },
       { figure: 'node RSS, peak', value: Math.max(...samples.map((s) => s.rssMb)), unit: 'MB' },

@@ -32,6 +32,18 @@ export interface PipelineFigures {
   blocks: number;
   loopDelayP50Ms: number;
   loopDelayP99Ms: number;
+  /** Mean milliseconds per block of each leader stage (`baton_block_stage_seconds`), over the whole run. */
+  stageMeansMs: Map<string, number>;
+}
+
+/** Mean per block of each stage, from the node's own `baton_block_stage_seconds` histogram (`_sum` / `_count`). */
+async function stageMeans(healthPort: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+  const read = (suffix: string) =>
+    new Map([...text.matchAll(new RegExp(`^baton_block_stage_seconds_${suffix}\\{stage="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => [m[1]!, Number(m[2])]));
+  const sums = read('sum');
+  const counts = read('count');
+  return new Map([...sums].map(([stage, sum]) => [stage, (sum / (counts.get(stage) || 1)) * 1000]));
 }
 
 /** Runs one node on the replay EL for `seconds` after its first block; counts committed rows. */
@@ -90,11 +102,13 @@ async function runPipeline(
     const blocks = (await count()) - before;
     const elapsed = (performance.now() - started) / 1000;
     log(`  ${pool?.inline ? 'pool inline' : 'pool on worker threads'}: ${blocks} blocks in ${elapsed.toFixed(1)} s`);
+    const stageMeansMs = await stageMeans(node.healthPort);
     return {
       blocksPerSecond: blocks / elapsed,
       blocks,
       loopDelayP50Ms: delay.percentile(50) / 1e6,
       loopDelayP99Ms: delay.percentile(99) / 1e6,
+      stageMeansMs,
       dbUrl: db.url,
       drop: () => db.drop(),
     };
@@ -135,6 +149,15 @@ export async function runPipelineBench(quick: boolean, log: (line: string) => vo
   const inline = await runPipeline(seconds, { tasks: poolTasks, inline: true }, log);
   try {
     const insertsPerSecond = await insertLoop(pooled.dbUrl, pooled.blocks);
+    const insertMs = 1000 / insertsPerSecond;
+    // Where a block's time goes: each stage's mean, against one row of the INSERT loop.
+    const stages: Row[] = [...pooled.stageMeansMs].map(([stage, ms]) => ({
+      figure: `  stage ${stage}, mean per block (baseline: one INSERT of the loop)`,
+      value: ms,
+      unit: 'ms',
+      baseline: insertMs,
+      higherIsBetter: false,
+    }));
     return [
       {
         figure: 'leader pipeline, 1,400-tx blocks (baseline: single-connection INSERT loop)',
@@ -142,6 +165,7 @@ export async function runPipelineBench(quick: boolean, log: (line: string) => vo
         unit: 'blocks/s',
         baseline: insertsPerSecond,
       },
+      ...stages,
       {
         figure: 'supervisor event-loop delay p50 (baseline: pool inline)',
         value: pooled.loopDelayP50Ms,

@@ -163,6 +163,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
     const buildWaitMs = state.firstOfTerm ? opts.buildWaitMs / 2 : opts.buildWaitMs;
     await sleep(Math.max(0, buildWaitMs - (performance.now() - started)), undefined, { signal: ctx.signal });
     const built = await engine.getPayloadV4(fcu.payloadId, { signal: ctx.signal });
+    const encodeStarted = performance.now();
     const encoded: EncodedBlock = await ctx.pool.run('encodeBlock', {
       executionPayload: built.executionPayload,
       blobCommitments: built.blobsBundle.commitments,
@@ -177,10 +178,11 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
         `the EL built ${summary.number} on ${summary.parentHash}, not on the committed head ${parent.number} ${parent.hash}`,
       );
     }
-    const buildMs = performance.now() - started;
+    const encodeMs = performance.now() - encodeStarted;
+    const buildMs = encodeStarted - started;
     await ctx.ask<{ number: bigint }, PublisherMsg>(
       modules.publisher,
-      { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs },
+      { type: 'commit', block: encoded, epoch: term.epoch, validUntil: term.validUntil, buildMs, encodeMs },
       opts.commitTimeoutMs,
     );
     return { number: summary.number, hash: summary.hash, timestamp: summary.timestamp };

@@ -45,7 +45,14 @@ export type BuilderMsg =
 
 export type PublisherMsg =
   /** Ask: validate, commit with the fence, then publish. Replies `{number}` or a coded error. */
-  | { type: 'commit'; block: EncodedBlock; epoch: bigint; validUntil: number /** forkchoiceUpdated → encoded, for the block's log line. */; buildMs: number }
+  | {
+      type: 'commit';
+      block: EncodedBlock;
+      epoch: bigint;
+      validUntil: number /** forkchoiceUpdated → getPayload answered, and the pool's encode after it: stage timings. */;
+      buildMs: number;
+      encodeMs: number;
+    }
   /** A new term: re-publish committed blocks a predecessor may have died before appending. */
   | { type: 'repairStream'; epoch: bigint }
   /**

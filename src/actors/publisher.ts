@@ -28,6 +28,8 @@ export interface PublisherModules {
 export interface PublisherMetrics {
   observeCommit(seconds: number): void;
   observePublish(seconds: number): void;
+  /** One stage of one block: build, encode, newPayload, commit, forkchoice, sink:<name>. */
+  observeStage(stage: string, seconds: number): void;
   blockCommitted(number: bigint): void;
 }
 
@@ -53,6 +55,8 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     const { block, epoch, validUntil } = msg;
     const { summary } = block;
     const commitStarted = performance.now();
+    metrics.observeStage('build', msg.buildMs / 1000);
+    metrics.observeStage('encode', msg.encodeMs / 1000);
     assertLease(validUntil, 'validation');
     const envelope = decode<BlockEnvelope>(block.payloadData);
     const requests = decode<Data[]>(block.requestsData);
@@ -66,15 +70,17 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     }
     assertLease(validUntil, 'commit');
     const started = performance.now();
+    metrics.observeStage('newPayload', (started - commitStarted) / 1000);
     await store.commitBlock({ ...summary, payloadData: block.payloadData, requestsData: block.requestsData }, epoch, identity);
     metrics.observeCommit((performance.now() - started) / 1000);
+    metrics.observeStage('commit', (performance.now() - started) / 1000);
     metrics.blockCommitted(summary.number);
     if (modules.monitor) ctx.send(modules.monitor, { type: 'committed', number: summary.number });
     state.blockLog.block({
       number: summary.number,
       hash: summary.hash,
       txs: summary.txCount,
-      timings: { buildMs: msg.buildMs, commitMs: performance.now() - commitStarted },
+      timings: { buildMs: msg.buildMs + msg.encodeMs, commitMs: performance.now() - commitStarted },
     });
 
     const publishStarted = performance.now();
@@ -85,9 +91,12 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     } catch (err) {
       ctx.logger.warn({ err, number: summary.number }, 'forkchoiceUpdated after commit failed; the next build moves the head');
     }
+    metrics.observeStage('forkchoice', (performance.now() - publishStarted) / 1000);
     for (const sink of sinks) {
+      const sinkStarted = performance.now();
       try {
         await sink.publish(block, epoch);
+        metrics.observeStage(`sink:${sink.name}`, (performance.now() - sinkStarted) / 1000);
         report.problem(sink.name, null);
       } catch (err) {
         report.problem(sink.name, `publishing block ${summary.number} failed: ${(err as Error).message}`);

@@ -20,6 +20,13 @@ export function createNodeMetrics(registry: Registry) {
     buckets: COMMIT_BUCKETS,
     registers,
   });
+  const stageSeconds = new Histogram({
+    name: 'baton_block_stage_seconds',
+    help: 'One stage of one leader block: build (forkchoiceUpdated to getPayload), encode (pool), newPayload, commit (fenced), forkchoice, sink:<name>',
+    labelNames: ['stage'],
+    buckets: COMMIT_BUCKETS,
+    registers,
+  });
   const blocksCommitted = new Counter({ name: 'baton_blocks_committed_total', help: 'Blocks this node committed as leader', registers });
   const headNumber = new Gauge({ name: 'baton_head_block_number', help: 'Committed head as this node last saw it', registers });
   const isLeader = new Gauge({ name: 'baton_is_leader', help: '1 while this node holds the lease', registers });
@@ -42,6 +49,7 @@ export function createNodeMetrics(registry: Registry) {
   const publisher: PublisherMetrics = {
     observeCommit: (s) => commitSeconds.observe(s),
     observePublish: (s) => publishSeconds.observe(s),
+    observeStage: (stage, s) => stageSeconds.observe({ stage }, s),
     blockCommitted: (n) => {
       blocksCommitted.inc();
       headNumber.set(Number(n));

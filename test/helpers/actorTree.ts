@@ -97,7 +97,7 @@ export function publishingBreaks(sink: { published: { number: bigint; hash: stri
   return broken;
 }
 
-const noPublisherMetrics: PublisherMetrics = { observeCommit() {}, observePublish() {}, blockCommitted() {} };
+const noPublisherMetrics: PublisherMetrics = { observeCommit() {}, observePublish() {}, observeStage() {}, blockCommitted() {} };
 
 /** Logs are silent unless `BATON_TEST_LOG=debug` (or another level) asks for them. */
 const logger = pino({ level: process.env.BATON_TEST_LOG ?? 'silent' });
