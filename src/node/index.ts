@@ -128,7 +128,7 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
     el: engine.endpoints.rpcUrl ? new JsonRpcUpstream(engine.endpoints.rpcUrl) : null,
     logger,
   });
-  resources.add('eth WebSocket', () => ethWebSocket.close());
+  resources.add('eth WebSocket', async () => ethWebSocket.close());
   const advertiseUrl = o.advertiseUrl ?? localUrl(o.apiAddr, api.port);
   const treeState: TreeState = { paused: false, advertiseUrl };
   let supervisor: Supervisor | null = null;
