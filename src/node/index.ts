@@ -132,7 +132,18 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
   const advertiseUrl = o.advertiseUrl ?? localUrl(o.apiAddr, api.port);
   const treeState: TreeState = { paused: false, advertiseUrl };
   let supervisor: Supervisor | null = null;
-  health = registerApiRoutes(api, o, { logger, store, report, mempool, lease: lease.backend, engine, runtime, supervisor: () => supervisor, treeState });
+  health = registerApiRoutes(api, o, {
+    logger,
+    store,
+    report,
+    mempool,
+    lease: lease.backend,
+    engine,
+    runtime,
+    supervisor: () => supervisor,
+    treeState,
+    onTransactionAccepted: (hash) => ethWebSocket.pendingTransaction(hash),
+  });
   const children = supervisionTree(
     o,
     nodeTimings(o),

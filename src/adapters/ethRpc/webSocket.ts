@@ -38,9 +38,8 @@ export interface EthWebSocketModules {
   logger: Logger;
 }
 
-/** `newPendingTransactions` is not served yet: it needs a hook on every accepted transaction. */
-type Topic = 'newHeads';
-const TOPICS: ReadonlySet<string> = new Set<Topic>(['newHeads']);
+type Topic = 'newHeads' | 'newPendingTransactions';
+const TOPICS: ReadonlySet<string> = new Set<Topic>(['newHeads', 'newPendingTransactions']);
 
 interface Connection {
   /** subscription id → topic */
@@ -55,8 +54,9 @@ const NOT_HEADER_FIELDS = ['transactions', 'uncles', 'withdrawals', 'size', 'tot
 /**
  * WebSocket JSON-RPC on the API address, with `eth_subscribe` / `eth_unsubscribe` (DESIGN §6):
  * `newHeads` sends the header of each block this node committed (leader) or executed from the
- * committed chain (member, standby), once and in order. Bounded per connection; a client that does
- * not read is closed.
+ * committed chain (member, standby), once and in order; `newPendingTransactions` the hash of each
+ * transaction this node's `eth_sendRawTransaction` accepted. Bounded per connection; a client that
+ * does not read is closed.
  */
 export class EthWebSocketServer {
   private readonly connections = new Set<Ws>();
@@ -104,6 +104,11 @@ export class EthWebSocketServer {
   /** The sink the Publisher (leader) and Executor (followers) hand committed blocks to, after the commit. */
   sink(): BlockSink {
     return { name: 'ethSubscriptions', publish: async (block) => this.committed(block) };
+  }
+
+  /** A transaction this node's `eth_sendRawTransaction` accepted: its hash goes to `newPendingTransactions` subscribers. */
+  pendingTransaction(hash: string): void {
+    this.notify('newPendingTransactions', () => hash);
   }
 
   /** Closes every connection with 1001 (going away). */
