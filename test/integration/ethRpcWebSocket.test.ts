@@ -7,6 +7,7 @@
 import test from 'ava';
 import { createPublicClient, webSocket } from 'viem';
 import WebSocket from 'ws';
+import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
 import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
 
 let leader: BatonProcess;
@@ -111,5 +112,28 @@ test.serial('raw eth_subscribe: Geth header fields, eth_unsubscribe, bad topics,
   t.deepEqual(batch[0], { jsonrpc: '2.0', id: 'a', result: true });
   t.is(batch[1].result, '0x7a69', 'a forwarded read in the same batch');
   t.is(batch[2].error.code, -32601, 'a refused namespace is refused over WebSocket too');
+  ws.close();
+});
+
+test.serial('newPendingTransactions: the hash of a transaction accepted on POST /rpc reaches the subscriber', async (t) => {
+  const { ws, call } = await rawSocket();
+  const sub = await call({ jsonrpc: '2.0', id: 1, method: 'eth_subscribe', params: ['newPendingTransactions'] });
+  t.regex(sub.result, /^0x[0-9a-f]{32}$/);
+  const seen = new Promise<any>((resolve) =>
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString());
+      if (msg.method === 'eth_subscription') resolve(msg.params);
+    }),
+  );
+  const [from, to] = testAccounts().slice(7, 9);
+  const nonce = await call({ jsonrpc: '2.0', id: 2, method: 'eth_getTransactionCount', params: [from!.address, 'pending'] });
+  const tx = signTransfer({ from: from!, to: to!.address, valueWei: 1n, nonce: BigInt(nonce.result), chainId: 31337n });
+  const res = await fetch(`${leader.apiUrl}/rpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'eth_sendRawTransaction', params: [tx.raw] }),
+  });
+  t.is(((await res.json()) as { result: string }).result, tx.hash);
+  t.deepEqual(await seen, { subscription: sub.result, result: tx.hash });
   ws.close();
 });
