@@ -4,7 +4,7 @@ import type { ExecutionEngine } from '../adapters/engine/index.js';
 import { ethRpcForwarder, ethRpcMethods, JsonRpcUpstream } from '../adapters/ethRpc/index.js';
 import { registerBlockRoutes } from '../adapters/http/blocksApi.js';
 import { defaultBlocksApiOptions, type HealthReport, type HttpServer } from '../adapters/http/index.js';
-import { registerJsonRpc } from '../adapters/http/jsonRpc.js';
+import { type JsonRpcMethod, registerJsonRpc } from '../adapters/http/jsonRpc.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
 import { type MempoolService, mempoolOffRpcMethods, registerTxRoutes } from '../adapters/mempool/index.js';
 import type { IBlockStore } from '../adapters/postgres/interface.js';
@@ -29,6 +29,8 @@ export interface ApiRouteModules {
   /** The supervisor, once it exists (requests may arrive before it does). */
   supervisor: () => Supervisor | null;
   treeState: TreeState;
+  /** Told the hash of each transaction `eth_sendRawTransaction` accepted here (`newPendingTransactions`). */
+  onTransactionAccepted?: (hash: string) => void;
 }
 
 /**
@@ -85,11 +87,21 @@ export function registerApiRoutes(api: HttpServer, o: NodeOptions, m: ApiRouteMo
         leadership: () => ({ isLeader: report.current.isLeader, leaderApiUrl: o.leaderUrl ?? report.current.leaderApiUrl }),
       })
     : {};
-  registerJsonRpc(
-    api,
-    { path: '/rpc', adminToken: o.adminToken, ...(el ? { forward: ethRpcForwarder(el) } : {}) },
-    { ...mempoolMethods, ...eth, ...admin },
-    (err, method) => logger.error({ err, method }, 'JSON-RPC method failed'),
+  const methods: Record<string, JsonRpcMethod> = { ...mempoolMethods, ...eth, ...admin };
+  const send = methods.eth_sendRawTransaction;
+  const accepted = m.onTransactionAccepted;
+  if (send && accepted) {
+    methods.eth_sendRawTransaction = {
+      ...send,
+      handler: async (params, context) => {
+        const hash = await send.handler(params, context);
+        if (typeof hash === 'string') accepted(hash);
+        return hash;
+      },
+    };
+  }
+  registerJsonRpc(api, { path: '/rpc', adminToken: o.adminToken, ...(el ? { forward: ethRpcForwarder(el) } : {}) }, methods, (err, method) =>
+    logger.error({ err, method }, 'JSON-RPC method failed'),
   );
   if (!o.adminToken) logger.info('Admin JSON-RPC methods are off (no --admin-token)');
   return health;

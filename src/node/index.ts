@@ -135,11 +135,22 @@ async function assemble(o: NodeOptions, logger: Logger, resources: Resources, ov
     el: engine.endpoints.rpcUrl ? new JsonRpcUpstream(engine.endpoints.rpcUrl) : null,
     logger,
   });
-  resources.add('eth WebSocket', () => ethWebSocket.close());
+  resources.add('eth WebSocket', async () => ethWebSocket.close());
   const advertiseUrl = o.advertiseUrl ?? localUrl(o.apiAddr, api.port);
   const treeState: TreeState = { paused: false, advertiseUrl };
   let supervisor: Supervisor | null = null;
-  health = registerApiRoutes(api, o, { logger, store, report, mempool, lease: lease.backend, engine, runtime, supervisor: () => supervisor, treeState });
+  health = registerApiRoutes(api, o, {
+    logger,
+    store,
+    report,
+    mempool,
+    lease: lease.backend,
+    engine,
+    runtime,
+    supervisor: () => supervisor,
+    treeState,
+    onTransactionAccepted: (hash) => ethWebSocket.pendingTransaction(hash),
+  });
   const children = supervisionTree(
     o,
     nodeTimings(o),

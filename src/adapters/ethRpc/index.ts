@@ -9,7 +9,7 @@ import type { JsonRpcUpstream } from './upstream.js';
 
 export { FORWARDED_METHODS, notServedMessage } from './allowList.js';
 export { type EthRpcModules, ethRpcMethods, type Leadership } from './methods.js';
-export { FORWARDED_HEADER, JsonRpcUpstream } from './upstream.js';
+export { JsonRpcUpstream } from './upstream.js';
 
 /** Sends allow-listed methods to `el` as the client sent them; refuses the rest with the reason. */
 export function ethRpcForwarder(el: JsonRpcUpstream): JsonRpcForwarder {

@@ -1,8 +1,8 @@
 import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Pool } from '../../runtime/pool.js';
-import { type JsonRpcContext, JsonRpcError, JsonRpcErrorCode, type JsonRpcMethod } from '../http/jsonRpc.js';
+import { FORWARDED_HEADER, type JsonRpcContext, JsonRpcError, JsonRpcErrorCode, type JsonRpcMethod } from '../http/jsonRpc.js';
 import type { Mempool } from '../mempool/interface.js';
-import { FORWARDED_HEADER, JsonRpcUpstream } from './upstream.js';
+import { JsonRpcUpstream } from './upstream.js';
 
 /** Who leads, as this node last heard: where writes go when there is no shared mempool. */
 export interface Leadership {

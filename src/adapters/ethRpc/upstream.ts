@@ -1,8 +1,5 @@
 import { JsonRpcError, JsonRpcErrorCode } from '../http/jsonRpc.js';
 
-/** Header that marks a request one Baton node forwarded to another: the receiver never forwards it again. */
-export const FORWARDED_HEADER = 'x-baton-forwarded';
-
 /**
  * Long enough for an `eth_call` or `eth_getLogs` over a wide range on a busy EL; a client's own
  * timeout is usually shorter, and a hung EL still frees the request in bounded time.

@@ -1,6 +1,6 @@
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { EncodedBlock } from '../../types/block.js';
 import type { BlockSink } from '../../types/sink.js';
 import { JsonRpcErrorCode } from '../http/jsonRpc.js';
@@ -55,7 +55,8 @@ const NOT_HEADER_FIELDS = ['transactions', 'uncles', 'withdrawals', 'size', 'tot
  * WebSocket JSON-RPC on the API address, with `eth_subscribe` / `eth_unsubscribe` (DESIGN §6):
  * `newHeads` sends the header of each block this node committed (leader) or executed from the
  * committed chain (member, standby), once and in order; `newPendingTransactions` the hash of each
- * transaction this node accepted. Bounded per connection; a client that does not read is closed.
+ * transaction this node's `eth_sendRawTransaction` accepted. Bounded per connection; a client that
+ * does not read is closed.
  */
 export class EthWebSocketServer {
   private readonly connections = new Set<Ws>();
@@ -105,7 +106,7 @@ export class EthWebSocketServer {
     return { name: 'ethSubscriptions', publish: async (block) => this.committed(block) };
   }
 
-  /** A transaction this node accepted: its hash goes to `newPendingTransactions` subscribers. */
+  /** A transaction this node's `eth_sendRawTransaction` accepted: its hash goes to `newPendingTransactions` subscribers. */
   pendingTransaction(hash: string): void {
     this.notify('newPendingTransactions', () => hash);
   }
@@ -193,7 +194,9 @@ export class EthWebSocketServer {
       }
       return;
     }
-    const answers = await Promise.all(requests.map((r) => (isSubscriptionCall(r) ? this.subscriptionCall(state, r as Record<string, unknown>) : this.forwardOne(r))));
+    const answers = await Promise.all(
+      requests.map((r) => (isSubscriptionCall(r) ? this.subscriptionCall(state, r as Record<string, unknown>) : this.forwardOne(r))),
+    );
     this.send(ws, state, Array.isArray(body) ? answers : answers[0]);
   }
 

@@ -36,6 +36,9 @@ export class JsonRpcError extends CodedError<string> {
   }
 }
 
+/** Header that marks a request one Baton node forwarded to another: the receiver never forwards it again. */
+export const FORWARDED_HEADER = 'x-baton-forwarded';
+
 /** What a method may know about the HTTP request it runs in. */
 export interface JsonRpcContext {
   /** The request came from another Baton node (`x-baton-forwarded`): a method must not forward it again. */
@@ -113,7 +116,7 @@ export function registerJsonRpc(
 
   server.post(opts.path, async (reply, req) => {
     const authorization = req.getHeader('authorization');
-    const context: JsonRpcContext = { forwarded: req.getHeader('x-baton-forwarded') !== '' };
+    const context: JsonRpcContext = { forwarded: req.getHeader(FORWARDED_HEADER) !== '' };
     const textPromise = readTextBody(reply, maxBodyBytes);
     const text = await textPromise;
     let body: unknown;
