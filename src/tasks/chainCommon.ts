@@ -1,9 +1,11 @@
 import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
+import { ecrecover } from './secp256k1.js';
 
 /**
  * One Common per chain id and thread: building one copies the whole chain config through JSON,
  * far more than decoding a transaction costs. Prague, so every type the dev chain accepts (up to
- * EIP-7702) decodes.
+ * EIP-7702) decodes. Its `ecrecover` is libsecp256k1's when the native module loaded
+ * (`secp256k1.ts`), so every sender recovery on the pool is native.
  */
 const commons = new Map<bigint, Common>();
 
@@ -11,7 +13,7 @@ const commons = new Map<bigint, Common>();
 export function chainCommon(chainId: bigint): Common {
   let common = commons.get(chainId);
   if (!common) {
-    common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague });
+    common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague, customCrypto: { ecrecover } });
     commons.set(chainId, common);
   }
   return common;

@@ -1,9 +1,8 @@
-import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common';
 import { RLP } from '@ethereumjs/rlp';
 import { Capability, createTxFromRLP, TransactionType, type TypedTransaction } from '@ethereumjs/tx';
 import { bytesToBigInt, bytesToHex } from '@ethereumjs/util';
 import { CodedError, type CodedErrorObject } from '../runtime/errors.js';
-import { ecrecover } from './secp256k1.js';
+import { chainCommon } from './chainCommon.js';
 
 /**
  * Why a transaction cannot be admitted. These reach clients as JSON-RPC `-32000` errors; nothing
@@ -64,22 +63,6 @@ export interface DecodedTransaction {
 export type DecodeTransactionResult = { ok: true; tx: DecodedTransaction } | { ok: false; error: CodedErrorObject };
 
 /**
- * One Common per chain id and thread: building one copies the whole chain config through JSON,
- * far more than a decode costs. Prague, so every type the dev chain accepts (up to EIP-7702) decodes.
- * Its `ecrecover` is libsecp256k1's when the native module loaded (`secp256k1.ts`).
- */
-const commons = new Map<bigint, Common>();
-
-function commonFor(chainId: bigint): Common {
-  let common = commons.get(chainId);
-  if (!common) {
-    common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague, customCrypto: { ecrecover } });
-    commons.set(chainId, common);
-  }
-  return common;
-}
-
-/**
  * Decode a raw transaction and recover its sender (~0.15 ms with native secp256k1, ~2 ms without: pool work). Refuses,
  * with a `TX_*` code: malformed, wrong-chain, unsigned, unprotected (pre-EIP-155), bad signature,
  * unexecutable (intrinsic gas), and blob transactions.
@@ -111,7 +94,7 @@ function decode({ raw: bytes, chainId }: DecodeTransactionInput): DecodedTransac
   if (bytes.length === 0) throw new TxError(TxErrorCode.TX_MALFORMED, 'empty transaction');
   let tx: TypedTransaction;
   try {
-    tx = createTxFromRLP(bytes, { common: commonFor(chainId) });
+    tx = createTxFromRLP(bytes, { common: chainCommon(chainId) });
   } catch (err) {
     // @ethereumjs/tx refuses a foreign chain id like any other bad field; tell them apart here.
     const declared = declaredChainId(bytes);
