@@ -106,6 +106,9 @@ export function electorActor(opts: ElectorActorOptions, modules: ElectorActorMod
         case 'tellLeadership':
           ctx.send(msg.to, standing(state));
           return state;
+        case 'leaseDeadline':
+          ctx.reply(state.term?.epoch === msg.epoch ? state.term.validUntil : null);
+          return state;
         case 'campaignGate':
           // Read by the lease Elector before its next acquire attempt (a hold-off still holds);
           // reported now, so `/health` says at once why this node does not campaign.

@@ -32,6 +32,12 @@ export type ElectorMsg =
   /** A listener (re)started and asks where leadership stands: answered with a `LeadershipMsg` to `to`. */
   | { type: 'tellLeadership'; to: ActorRef<LeadershipMsg> }
   /**
+   * Asked by the Publisher when the deadline a `commit` carries has passed: the local lease deadline
+   * of `epoch` now (`performance.now()` time; a renewal during the build is in it), or null when
+   * this node no longer holds that term.
+   */
+  | { type: 'leaseDeadline'; epoch: bigint }
+  /**
    * From the HealthMonitor, every probe: whether this node may campaign. A node that is not ready
    * (EL down or behind the committed head, database unreachable, unhealthy) does not, so the lease
    * never goes to a node that could not build.

@@ -8,7 +8,7 @@ import type { Data } from '../types/engine.js';
 import type { StatusReport } from '../types/report.js';
 import type { BlockSink } from '../types/sink.js';
 import { BlockLog } from './blockLog.js';
-import type { HealthMonitorMsg, MempoolWatcherMsg, PublisherMsg } from './messages.js';
+import type { ElectorMsg, HealthMonitorMsg, MempoolWatcherMsg, PublisherMsg } from './messages.js';
 import { notifyCommitted } from './notify.js';
 
 export interface PublisherModules {
@@ -21,6 +21,8 @@ export interface PublisherModules {
   watcher?: ActorRef<MempoolWatcherMsg>;
   /** The HealthMonitor: told of each committed block (a leader must keep committing). */
   monitor?: ActorRef<HealthMonitorMsg>;
+  /** This node's Elector: asked for the current lease deadline when the one a commit carries has passed. */
+  elector?: ActorRef<ElectorMsg>;
   identity: string;
   metrics: PublisherMetrics;
 }
@@ -44,11 +46,29 @@ interface PublisherState {
  * sinks (fenced Redis `XADD`, WebSocket feed). A failed commit publishes nothing; a failed sink is
  * reported on `/health` and repaired on the next term.
  */
+/** How long the Publisher waits for the Elector's current lease deadline before it trusts the commit's snapshot: a few message hops, far below a block time. */
+const LEASE_DEADLINE_ASK_MS = 100;
+
 export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, PublisherState> {
   const { engine, store, report, sinks, identity, metrics } = modules;
 
-  function assertLease(validUntil: number, step: string): void {
-    if (performance.now() >= validUntil) throw new CodedError('LEASE_EXPIRED', `local lease deadline passed before ${step}`);
+  /**
+   * Refuses to go on past the local lease deadline. The deadline a `commit` carries is the Builder's
+   * snapshot from the slot's start: a renewal that lands during a slow build is not in it, and
+   * refusing on it alone made a loaded leader refuse its own commits until it stepped down for
+   * committing nothing. So once the snapshot has passed, the Elector is asked for the term's deadline
+   * now; if it does not answer in time the snapshot stands. Safety does not rest on this check:
+   * every commit is fenced (DESIGN §4); it only keeps a node that has lost its lease from trying.
+   */
+  async function assertLease(epoch: bigint, snapshot: number, step: string, ctx: ActorContext<PublisherMsg>): Promise<number> {
+    if (performance.now() < snapshot) return snapshot;
+    let current: number | null = snapshot;
+    if (modules.elector) {
+      current = await ctx.ask<number | null, ElectorMsg>(modules.elector, { type: 'leaseDeadline', epoch }, LEASE_DEADLINE_ASK_MS).catch(() => snapshot);
+    }
+    if (current === null) throw new CodedError('LEASE_EXPIRED', `the term of epoch ${epoch} ended before ${step}`);
+    if (performance.now() >= current) throw new CodedError('LEASE_EXPIRED', `local lease deadline passed before ${step}`);
+    return current;
   }
 
   async function commit(msg: Extract<PublisherMsg, { type: 'commit' }>, state: PublisherState, ctx: ActorContext<PublisherMsg>): Promise<void> {
@@ -57,7 +77,7 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     const commitStarted = performance.now();
     metrics.observeStage('build', msg.buildMs / 1000);
     metrics.observeStage('encode', msg.encodeMs / 1000);
-    assertLease(validUntil, 'validation');
+    const deadline = await assertLease(epoch, validUntil, 'validation', ctx);
     const envelope = decode<BlockEnvelope>(block.payloadData);
     const requests = decode<Data[]>(block.requestsData);
     const verdict = await engine.newPayloadV4(envelope.executionPayload, envelope.versionedHashes, envelope.parentBeaconBlockRoot, requests, {
@@ -68,7 +88,7 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
         number: summary.number,
       });
     }
-    assertLease(validUntil, 'commit');
+    await assertLease(epoch, deadline, 'commit', ctx);
     const started = performance.now();
     metrics.observeStage('newPayload', (started - commitStarted) / 1000);
     await store.commitBlock({ ...summary, payloadData: block.payloadData, requestsData: block.requestsData }, epoch, identity);

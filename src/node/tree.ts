@@ -138,6 +138,7 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
       metrics: modules.publisherMetrics,
       watcher,
       monitor: actors.healthMonitor,
+      elector: actors.elector,
     }),
   );
   const builder = worker(actors.builder, timings.deadlines.builder, () =>

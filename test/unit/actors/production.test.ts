@@ -2,6 +2,7 @@
  * The `production` subtree (Publisher, then Builder) as the node wires it, on the in-memory EL and
  * store, with an in-test Elector that hands out the term and answers `tellLeadership`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import type { ElectorMsg, LeadershipMsg } from '../../../src/actors/messages.js';
 import { actors } from '../../../src/node/tree.js';
@@ -17,12 +18,14 @@ const EPOCH = 2n;
 
 /**
  * The Elector's place, held by the test: `lead` starts a term (told to the Builder as the Elector
- * would), a restarted Builder's `tellLeadership` is answered with it, and `stepDown` is recorded.
+ * would), a restarted Builder's `tellLeadership` and the Publisher's `leaseDeadline` are answered
+ * with it, and `stepDown` is recorded.
  */
 function electorStandIn() {
   let term: { epoch: bigint; validUntil: number } | null = null;
   const stepDowns: string[] = [];
   let asked = 0;
+  let deadlineAsks = 0;
   const standing = (): LeadershipMsg => (term ? { type: 'leadershipAcquired', ...term } : { type: 'notLeading' });
   const { spec } = standIn<ElectorMsg>(actors.elector, {
     handle(msg, ctx) {
@@ -30,6 +33,10 @@ function electorStandIn() {
         case 'tellLeadership':
           asked++;
           ctx.send(msg.to, standing());
+          break;
+        case 'leaseDeadline':
+          deadlineAsks++;
+          ctx.reply(term?.epoch === msg.epoch ? term.validUntil : null);
           break;
         case 'stepDown':
           stepDowns.push(msg.reason);
@@ -44,6 +51,7 @@ function electorStandIn() {
     spec,
     stepDowns,
     asked: () => asked,
+    deadlineAsks: () => deadlineAsks,
     lead(epoch: bigint): LeadershipMsg {
       term = { epoch, validUntil: performance.now() + 3_600_000 };
       return standing();
@@ -267,4 +275,38 @@ test('a Publisher that hangs on the EL is cut by its deadline and restarted with
 test('a hung Publisher restarts the Builder once, with it', async (t) => {
   const p = await publisherHang(t);
   t.is(p.sup.restartCounts().builder, 1);
+});
+
+/** An in-memory EL whose `newPayloadV4` answers only after `delayMs`: a Publisher's validation that outlasts the Builder's lease snapshot. */
+class SlowValidationEl extends MemoryEl {
+  constructor(private readonly delayMs: number) {
+    super();
+  }
+
+  override async newPayloadV4(...args: Parameters<MemoryEl['newPayloadV4']>): ReturnType<MemoryEl['newPayloadV4']> {
+    await sleep(this.delayMs);
+    return super.newPayloadV4(...args);
+  }
+}
+
+test('a commit whose lease snapshot passed during a slow build is committed when the Elector has renewed the term', async (t) => {
+  const p = await production(t, { el: new SlowValidationEl(300) });
+  p.elector.lead(EPOCH); // the Elector's view: the term runs for an hour (renewed)
+  // The Builder's view, as at a slot's start before a renewal reached it: 150 ms left, enough to
+  // start a build (the guard is one block time), not to outlast the Publisher's 300 ms validation.
+  p.sup.send(actors.builder, { type: 'leadershipAcquired', epoch: EPOCH, validUntil: performance.now() + 150 });
+  await eventually('block 1 committed', () => p.head() >= 1n);
+  t.true(p.elector.deadlineAsks() >= 1, 'the Publisher asked the Elector for the current deadline');
+  t.is((await p.store.getByNumber(1n))?.epoch, EPOCH);
+  t.deepEqual(p.elector.stepDowns, [], 'no step-down');
+});
+
+test('a commit whose lease snapshot passed is refused when the Elector says the term is over', async (t) => {
+  const p = await production(t, { el: new SlowValidationEl(300) });
+  // The Elector holds no term (lost, never told to the Builder in time).
+  p.sup.send(actors.builder, { type: 'leadershipAcquired', epoch: EPOCH, validUntil: performance.now() + 150 });
+  await eventually('the Publisher asked for the deadline', () => p.elector.deadlineAsks() >= 1);
+  await sleep(500);
+  t.is(p.head(), 0n, 'nothing committed in a term that is over');
+  t.is(p.sink.published.length, 0, 'nothing published');
 });
