@@ -179,6 +179,8 @@ interface BenchPair {
   sql: postgres.Sql;
   nodes: Map<string, BatonProcess>;
   start(id: string, dataDir?: string): Promise<BatonProcess>;
+  /** Starts `leader`, waits until it produces, then starts `standby`: every scenario's first step. */
+  startLeaderThenStandby(leader: string, standby: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -215,6 +217,11 @@ async function benchPair(backend: Exclude<BenchBackend, 'file'>, o: typeof defau
     sql,
     nodes,
     start,
+    async startLeaderThenStandby(leader, standby) {
+      await start(leader);
+      await waitFor(`${backend}: ${leader} produces`, () => producing(nodes.get(leader)!), START_TIMEOUT_MS);
+      await start(standby);
+    },
     async close() {
       await Promise.all([...nodes.values()].map((n) => n.stop()));
       await sql.end({ timeout: 2 });
@@ -231,13 +238,11 @@ async function benchBackend(
   log: (line: string) => void,
 ): Promise<Record<BenchSignal, (number | null)[]>> {
   const samples: Record<BenchSignal, (number | null)[]> = { SIGKILL: [], SIGTERM: [] };
-  const { sql, nodes, start, close } = await benchPair(backend, o);
+  const { sql, nodes, start, startLeaderThenStandby, close } = await benchPair(backend, o);
   try {
     let leader = 'node-a';
     let standby = 'node-b';
-    await start(leader);
-    await waitFor(`${backend}: ${leader} produces`, () => producing(nodes.get(leader)!), START_TIMEOUT_MS);
-    await start(standby);
+    await startLeaderThenStandby(leader, standby);
     for (let run = 0; run < o.runs; run++) {
       for (const signal of SIGNALS) {
         await waitFor(`${backend}: ${standby} is a healthy standby of ${leader}`, () => isStandbyOf(nodes.get(standby)!, leader), START_TIMEOUT_MS);
@@ -278,13 +283,11 @@ async function benchElBackend(
   log: (line: string) => void,
 ): Promise<Record<ElFault, (number | null)[]>> {
   const samples: Record<ElFault, (number | null)[]> = { elSIGKILL: [], elHang: [] };
-  const { sql, nodes, start, close } = await benchPair(backend, o);
+  const { sql, nodes, startLeaderThenStandby, close } = await benchPair(backend, o);
   try {
     let leader = 'node-a';
     let standby = 'node-b';
-    await start(leader);
-    await waitFor(`${backend}: ${leader} produces`, () => producing(nodes.get(leader)!), START_TIMEOUT_MS);
-    await start(standby);
+    await startLeaderThenStandby(leader, standby);
     let termFrom = performance.now();
     for (let run = 0; run < o.elRuns; run++) {
       for (const fault of EL_FAULTS) {
