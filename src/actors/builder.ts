@@ -239,7 +239,7 @@ export function builderActor(opts: BuilderOptions, modules: BuilderModules): Act
     switch (code) {
       case 'STALE_EPOCH':
         ctx.logger.warn({ err }, 'A newer leader committed; stepping down');
-        ctx.send(modules.elector, { type: 'stepDown', reason: 'fenced out by a newer epoch' });
+        ctx.send(modules.elector, { type: 'stepDown', reason: 'fenced out by a newer epoch', epoch: state.term?.epoch });
         Object.assign(state, endTerm(state, ctx, 'fenced out by a newer epoch'));
         return 0;
       case 'HEIGHT_TAKEN':

@@ -89,6 +89,11 @@ export function electorActor(opts: ElectorActorOptions, modules: ElectorActorMod
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'stepDown':
+          if (msg.epoch !== undefined && state.term?.epoch !== msg.epoch) {
+            ctx.logger.info({ epoch: msg.epoch, reason: msg.reason }, 'Step-down for a term this node no longer holds; nothing to release');
+            ctx.reply(null);
+            return state;
+          }
           await state.elector.stepDown(msg.reason, msg.holdOffMs);
           ctx.reply(null);
           return state;

@@ -23,8 +23,13 @@ export type LeadershipMsg =
   | { type: 'notLeading' };
 
 export type ElectorMsg =
-  /** The Builder saw a higher epoch in the fence: someone else leads; release and hold off. */
-  | { type: 'stepDown'; reason: string; holdOffMs?: number }
+  /**
+   * Release and hold off: the Builder saw a higher epoch in the fence (someone else leads), the
+   * HealthMonitor judged this leader unhealthy, or an operator transfers leadership. With `epoch`,
+   * only that term is stepped down from: a Builder fenced out of a term this node already gave up
+   * (a transfer that landed during its last commit) must not hold off the node's next campaign.
+   */
+  | { type: 'stepDown'; reason: string; holdOffMs?: number; epoch?: bigint }
   /** Operator pause/resume: a paused node neither campaigns nor builds. */
   | { type: 'setPaused'; paused: boolean }
   /** This node is the target of a leadership transfer: race for the lease the leader is releasing. */

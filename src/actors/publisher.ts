@@ -119,6 +119,9 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
         metrics.observeStage(`sink:${sink.name}`, (performance.now() - sinkStarted) / 1000);
         report.problem(sink.name, null);
       } catch (err) {
+        // An incarnation cut off by its deadline (a publish hung on a partitioned Redis) reports nothing:
+        // its late failure would outlive the term as a problem no later publish on this node clears.
+        if (ctx.signal.aborted) throw err;
         report.problem(sink.name, `publishing block ${summary.number} failed: ${(err as Error).message}`);
         ctx.logger.error({ err, sink: sink.name, number: summary.number }, 'Publishing a committed block failed');
       }

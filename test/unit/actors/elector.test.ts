@@ -111,6 +111,21 @@ test('stepDown releases the lease and stays out of the race for the hold-off', a
   t.true(performance.now() - steppedDown >= 300, 'not before the hold-off');
 });
 
+test('a stepDown for a term this node no longer holds releases nothing and imposes no hold-off', async (t) => {
+  const e = await elector(t);
+  await eventually('leadership acquired', () => e.acquired(1n) !== undefined);
+  // A Builder fenced out of epoch 0 (a term given up before its last commit failed) while this node leads epoch 1.
+  await e.ask({ type: 'stepDown', reason: 'fenced out by a newer epoch', holdOffMs: 60_000, epoch: 0n });
+  t.is((await e.current())?.epoch, 1n, 'the lease of the current term is still held');
+  t.false(
+    e.heard.some((m) => m.type === 'leadershipLost'),
+    'no loss told',
+  );
+  // The same step-down for the current term does release.
+  await e.ask({ type: 'stepDown', reason: 'fenced out by a newer epoch', holdOffMs: 300, epoch: 1n });
+  await eventually('the lease released', async () => (await e.current()) === null);
+});
+
 test('a HealthMonitor that finds the node not ready keeps it from campaigning, and says so', async (t) => {
   const e = await elector(t, { paused: true });
   Object.assign(e.gate, { may: false, reason: 'execution client unreachable: down' });
