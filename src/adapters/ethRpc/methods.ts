@@ -1,6 +1,6 @@
 import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Pool } from '../../runtime/pool.js';
-import { FORWARDED_HEADER, type JsonRpcContext, JsonRpcError, JsonRpcErrorCode, type JsonRpcMethod } from '../http/jsonRpc.js';
+import { FORWARDED_HEADER, type JsonRpcContext, JsonRpcError, JsonRpcErrorCode, type JsonRpcMethod, quantity, TX_HASH } from '../http/jsonRpc.js';
 import type { Mempool } from '../mempool/interface.js';
 import { JsonRpcUpstream } from './upstream.js';
 
@@ -23,8 +23,6 @@ export interface EthRpcModules {
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
-const quantity = (n: bigint): string => `0x${n.toString(16)}`;
 
 /**
  * The Ethereum methods `POST /rpc` answers itself rather than passing through, each because the

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EncodedBlock } from '../../types/block.js';
 import type { BlockSink } from '../../types/sink.js';
-import { JsonRpcErrorCode } from '../http/jsonRpc.js';
+import { failure, JsonRpcErrorCode, type JsonRpcId } from '../http/jsonRpc.js';
 import type { JsonRpcUpstream } from './upstream.js';
 
 export interface EthWebSocketOptions {
@@ -204,12 +204,12 @@ export class EthWebSocketServer {
     try {
       return JSON.parse(await this.modules.rpc.send(JSON.stringify(request)));
     } catch (err) {
-      return failure((request as { id?: Id })?.id ?? null, JsonRpcErrorCode.INTERNAL_ERROR, (err as Error).message);
+      return failure((request as { id?: JsonRpcId })?.id ?? null, JsonRpcErrorCode.INTERNAL_ERROR, (err as Error).message);
     }
   }
 
   private subscriptionCall(state: Connection, request: Record<string, unknown>): unknown {
-    const id: Id = typeof request.id === 'string' || typeof request.id === 'number' ? request.id : null;
+    const id: JsonRpcId = typeof request.id === 'string' || typeof request.id === 'number' ? request.id : null;
     const params = Array.isArray(request.params) ? request.params : [];
     const { subscriptions } = state;
     if (request.method === 'eth_unsubscribe') {
@@ -226,10 +226,4 @@ export class EthWebSocketServer {
     subscriptions.set(subscription, topic as Topic);
     return { jsonrpc: '2.0', id, result: subscription };
   }
-}
-
-type Id = string | number | null;
-
-function failure(id: Id, code: number, message: string) {
-  return { jsonrpc: '2.0', id, error: { code, message } };
 }

@@ -22,6 +22,14 @@ export const JsonRpcErrorCode = {
   UPSTREAM_UNAVAILABLE: -32003,
 } as const;
 
+/** A transaction hash as JSON-RPC spells it: 0x and 32 bytes of hex. */
+export const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
+
+/** A JSON-RPC QUANTITY: 0x-prefixed hex without leading zeros. */
+export function quantity(n: bigint): string {
+  return `0x${n.toString(16)}`;
+}
+
 /**
  * A JSON-RPC error a method throws on purpose; the router answers it as `{error: {code, message,
  * data}}`. Anything else a method throws is a bug: logged, and answered as INTERNAL_ERROR.
@@ -81,10 +89,11 @@ export interface JsonRpcOptions {
 const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 const DEFAULT_MAX_BATCH = 1_000;
 
-type Id = string | number | null;
+/** A request's id: a response carries it back, null when the request could not be read. */
+export type JsonRpcId = string | number | null;
 interface Response {
   jsonrpc: '2.0';
-  id: Id;
+  id: JsonRpcId;
   result?: unknown;
   error?: { code: number; message: string; data?: unknown };
 }
@@ -117,8 +126,7 @@ export function registerJsonRpc(
   server.post(opts.path, async (reply, req) => {
     const authorization = req.getHeader('authorization');
     const context: JsonRpcContext = { forwarded: req.getHeader(FORWARDED_HEADER) !== '' };
-    const textPromise = readTextBody(reply, maxBodyBytes);
-    const text = await textPromise;
+    const text = await readTextBody(reply, maxBodyBytes);
     let body: unknown;
     try {
       body = parseJsonBody(text);
@@ -131,8 +139,11 @@ export function registerJsonRpc(
     }
     const authorized = expected !== null && bearerMatches(authorization, expected);
     const call = (request: unknown) => handleOne(request, { methods, forward, context, adminEnabled: expected !== null, authorized, onBug });
-    const batchOk = !Array.isArray(body) || (body.length > 0 && body.length <= maxBatch);
-    if (forward && batchOk && (Array.isArray(body) ? body.every(passesThrough) : passesThrough(body))) {
+    if (Array.isArray(body)) {
+      if (body.length === 0) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, 'empty batch'));
+      if (body.length > maxBatch) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, `batch of ${body.length} exceeds ${maxBatch}`));
+    }
+    if (forward && (Array.isArray(body) ? body.every(passesThrough) : passesThrough(body))) {
       let answer: string;
       try {
         answer = await forward.send(text);
@@ -144,8 +155,6 @@ export function registerJsonRpc(
       return reply.send(200, JSON_CONTENT_TYPE, answer);
     }
     if (Array.isArray(body)) {
-      if (body.length === 0) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, 'empty batch'));
-      if (body.length > maxBatch) return reply.json(200, failure(null, JsonRpcErrorCode.INVALID_REQUEST, `batch of ${body.length} exceeds ${maxBatch}`));
       const responses = await Promise.all(body.map(call));
       const answered = responses.filter((r): r is Response => r !== null);
       if (answered.length === 0) return reply.send(204, 'text/plain', '');
@@ -173,7 +182,7 @@ async function handleOne(request: unknown, d: Dispatch): Promise<Response | null
     return failure(null, JsonRpcErrorCode.INVALID_REQUEST, 'a request must be a JSON object');
   const { jsonrpc, method, params, id: rawId } = request as Record<string, unknown>;
   const isNotification = !('id' in request);
-  const id: Id = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
+  const id: JsonRpcId = typeof rawId === 'string' || typeof rawId === 'number' ? rawId : null;
   if (jsonrpc !== '2.0') return failure(id, JsonRpcErrorCode.INVALID_REQUEST, 'jsonrpc must be "2.0"');
   if (typeof method !== 'string') return failure(id, JsonRpcErrorCode.INVALID_REQUEST, 'method must be a string');
   if (!isNotification && !(typeof rawId === 'string' || typeof rawId === 'number' || rawId === null))
@@ -203,7 +212,7 @@ async function handleOne(request: unknown, d: Dispatch): Promise<Response | null
 }
 
 /** One request of a mixed batch sent upstream on its own; the answer keeps the caller's id. */
-async function forwardOne(forward: JsonRpcForwarder, request: Record<string, unknown>, id: Id): Promise<Response> {
+async function forwardOne(forward: JsonRpcForwarder, request: Record<string, unknown>, id: JsonRpcId): Promise<Response> {
   try {
     const answer = JSON.parse(await forward.send(JSON.stringify(request))) as Response;
     return { ...answer, jsonrpc: '2.0', id };
@@ -213,7 +222,8 @@ async function forwardOne(forward: JsonRpcForwarder, request: Record<string, unk
   }
 }
 
-function failure(id: Id, code: number, message: string, data?: unknown): Response {
+/** A JSON-RPC error response; `data` only when there is some. */
+export function failure(id: JsonRpcId, code: number, message: string, data?: unknown): Response {
   return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
 }
 

@@ -1,6 +1,6 @@
 import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Pool } from '../../runtime/pool.js';
-import { JsonRpcError, JsonRpcErrorCode, type JsonRpcMethod } from '../http/jsonRpc.js';
+import { JsonRpcError, JsonRpcErrorCode, type JsonRpcMethod, quantity, TX_HASH } from '../http/jsonRpc.js';
 import { MempoolError, MempoolErrorCode } from './errors.js';
 import type { Mempool, TxStatus } from './interface.js';
 import type { MempoolMetrics } from './metrics.js';
@@ -16,7 +16,6 @@ export interface MempoolRpcModules {
 /** Geth's `txMaxSize` (4 slots of 32 KiB): anything larger no EL admits, so it is refused before the pool sees it. */
 const MAX_TX_BYTES = 128 * 1024;
 const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})+$/;
-const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
 
 /** The JSON form of a status (`baton_txStatus`, `GET /txs/{hash}`): numbers as hex quantities. */
 export type TxStatusJson =
@@ -99,8 +98,4 @@ function invalidParams(message: string): JsonRpcError {
 function rejected(modules: MempoolRpcModules, message: string, data: Record<string, unknown>): JsonRpcError {
   modules.metrics.submitted('rejected');
   return new JsonRpcError(JsonRpcErrorCode.REFUSED, message, data);
-}
-
-function quantity(n: bigint): string {
-  return `0x${n.toString(16)}`;
 }
