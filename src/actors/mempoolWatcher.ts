@@ -1,6 +1,6 @@
 import { Elector } from '../adapters/lease/elector.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
-import type { TxCheck } from '../adapters/mempool/elCheck.js';
+import type { TxJudge, TxVerdict } from '../adapters/mempool/elCheck.js';
 import type { ConfirmResult, Mempool, MempoolTx } from '../adapters/mempool/interface.js';
 import type { MempoolMetrics } from '../adapters/mempool/metrics.js';
 import { watcherLockToken } from '../adapters/mempool/scripts.js';
@@ -52,9 +52,9 @@ export interface MempoolWatcherModules {
    * block − 1, so a transaction included before the watcher first ran is still finalized.
    */
   startAfter?(signal: AbortSignal): Promise<bigint | null>;
-  /** Asked about each transaction sent back to pending: a reason to drop it, or null to keep it (`engineTxCheck`). */
-  checkTx: TxCheck;
-  metrics: Pick<MempoolMetrics, 'blockConfirmed' | 'dropped' | 'watcher'>;
+  /** Asked about each transaction sent back to pending: keep it, queue it behind its nonce gap, or drop it (`engineTxJudge`). */
+  judgeTx: TxJudge;
+  metrics: Pick<MempoolMetrics, 'blockConfirmed' | 'dropped' | 'queued' | 'watcher'>;
 }
 
 interface WatcherState {
@@ -98,7 +98,8 @@ export function mempoolWatcherActor(opts: MempoolWatcherOptions, modules: Mempoo
       case 'confirmed':
         metrics.blockConfirmed(block.number, result.finalized, result.requeued.length);
         ctx.logger.debug({ ...log, finalized: result.finalized, requeued: result.requeued.length }, 'Block confirmed');
-        await checkRequeued(result.requeued, token, ctx);
+        await judgeRequeued(result.requeued, token, ctx);
+        await expireQueued(token, ctx);
         break;
       case 'already':
         ctx.logger.debug({ ...log, lastConfirmed: result.lastConfirmed }, 'Block already confirmed');
@@ -114,26 +115,52 @@ export function mempoolWatcherActor(opts: MempoolWatcherOptions, modules: Mempoo
   }
 
   /**
-   * Transactions back in pending after too many blocks without them: the EL says whether they can
-   * still be included. One it refuses for good is dropped with the EL's reason; the others wait
-   * for the next batch. If the EL cannot be asked, the rest of the list is left for next time.
+   * Transactions back in pending after too many blocks without them are judged against the EL:
+   * one it can include waits for the next batch, one behind a nonce gap waits in queued (not
+   * resubmitted until the gap is filled), one it can never include is dropped with the reason.
+   * If the EL cannot be asked, the rest of the list stays pending for next time.
    */
-  async function checkRequeued(requeued: MempoolTx[], token: string, ctx: ActorContext<MempoolWatcherMsg>): Promise<void> {
+  async function judgeRequeued(requeued: MempoolTx[], token: string, ctx: ActorContext<MempoolWatcherMsg>): Promise<void> {
     for (const tx of requeued) {
-      let reason: string | null;
+      let verdict: TxVerdict;
       try {
-        reason = await modules.checkTx(tx.raw, ctx.signal);
+        verdict = await modules.judgeTx(tx, ctx.signal);
       } catch (err) {
         if (ctx.signal.aborted) throw err;
         ctx.logger.warn({ err, hash: tx.hash, unchecked: requeued.length }, 'Cannot ask the EL about requeued transactions; they stay pending');
         return;
       }
-      if (reason === null) continue;
-      if ((await mempool.drop(tx.hash, reason, token)) === 'dropped') {
-        metrics.dropped();
-        ctx.logger.info({ hash: tx.hash, reason }, 'Dropped a transaction the EL refuses');
+      const log = { hash: tx.hash, reason: (verdict as { reason?: string }).reason };
+      switch (verdict.action) {
+        case 'keep':
+          break;
+        case 'queue': {
+          const result = await mempool.queue(tx.hash, verdict.reason, token);
+          if (result === 'queued') {
+            metrics.queued();
+            ctx.logger.info(log, 'Queued a transaction behind its nonce gap');
+          } else if (result === 'dropped') {
+            metrics.dropped();
+            ctx.logger.info(log, 'Dropped a transaction behind a nonce gap: the queued set is full');
+          }
+          break;
+        }
+        case 'drop':
+          if ((await mempool.drop(tx.hash, verdict.reason, token)) === 'dropped') {
+            metrics.dropped();
+            ctx.logger.info(log, 'Dropped a transaction that can never be included');
+          }
+          break;
       }
     }
+  }
+
+  /** Queued transactions past the lifetime are dropped, once per confirmed block. */
+  async function expireQueued(token: string, ctx: ActorContext<MempoolWatcherMsg>): Promise<void> {
+    const expired = await mempool.expireQueued(token);
+    if (!expired) return;
+    metrics.dropped(expired);
+    ctx.logger.info({ expired }, 'Dropped queued transactions past the mempool lifetime');
   }
 
   /**

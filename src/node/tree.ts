@@ -20,7 +20,7 @@ import { type PublisherMetrics, publisherActor } from '../actors/publisher.js';
 import { syncerActor } from '../actors/syncer.js';
 import type { EngineApi } from '../adapters/engine/interface.js';
 import type { LeaseBackend } from '../adapters/lease/interface.js';
-import { engineTxCheck, type MempoolService } from '../adapters/mempool/index.js';
+import { engineTxJudge, type MempoolService } from '../adapters/mempool/index.js';
 import type { IBlockStore } from '../adapters/postgres/interface.js';
 import { type ActorRef, actorRef, type ChildSpec, type SupervisorSpec, type TreeSpec } from '../runtime/actor.js';
 import type { Pool } from '../runtime/pool.js';
@@ -184,7 +184,7 @@ function watcherSpec(o: NodeOptions, timings: NodeTimings, modules: TreeModules,
         mempool: mempool.mempool,
         lock: mempool.watcherLock,
         metrics: mempool.metrics,
-        checkTx: engineTxCheck(modules.engine),
+        judgeTx: engineTxJudge({ engine: modules.engine, pool, chainId: mempool.chainId, mempool: mempool.mempool }),
         blocksAfter: async (after, limit) => {
           const blocks = await store.range(after, limit);
           const hashes = await pool.run(

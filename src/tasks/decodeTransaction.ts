@@ -53,6 +53,8 @@ export interface DecodedTransaction {
   type: number;
   gasLimit: bigint;
   value: bigint;
+  /** The most it pays per gas: `maxFeePerGas` (EIP-1559 and later), `gasPrice` (legacy, access list). */
+  maxFeePerGas: bigint;
 }
 
 /**
@@ -130,6 +132,7 @@ function decode({ raw: bytes, chainId }: DecodeTransactionInput): DecodedTransac
     type: tx.type,
     gasLimit: tx.gasLimit,
     value: tx.value,
+    maxFeePerGas: 'maxFeePerGas' in tx ? tx.maxFeePerGas : tx.gasPrice,
   };
 }
 

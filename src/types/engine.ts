@@ -104,6 +104,8 @@ export interface ElBlock {
   hash: Data;
   parentHash: Data;
   timestamp: bigint;
+  /** EIP-1559's base fee; absent before London (and from an EL that omits it). */
+  baseFeePerGas?: bigint;
 }
 
 /** The subset of a receipt the mempool watcher and the tests read. */

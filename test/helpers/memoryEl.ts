@@ -344,6 +344,13 @@ export class MemoryEl implements EngineApi {
     });
   }
 
+  /** What `getTransactionCount` answers for an address (lower case); 0 for any other. The fake keeps no accounts: tests set it. */
+  readonly nonces = new Map<string, bigint>();
+
+  getTransactionCount(address: Data, _block: BlockTag, opts?: CallOptions): Promise<bigint> {
+    return this.serve('getTransactionCount', [address, _block, opts], opts, () => this.nonces.get(address.toLowerCase()) ?? 0n);
+  }
+
   getTransactionReceipt(txHash: Data, opts?: CallOptions): Promise<TransactionReceipt | null> {
     return this.serve('getTransactionReceipt', [txHash, opts], opts, () => {
       const blockHash = this.included.get(txHash.toLowerCase());

@@ -66,7 +66,7 @@ test('add is deduplicated against pending, inflight and finalized, and status fo
   t.like(await mempool.confirmBlock({ blockNumber: 12n, txHashes: [tx('other').hash, a.hash], lockToken: token }), { status: 'confirmed', finalized: 1 });
   t.deepEqual(await mempool.add(a), { added: false, current: { status: 'finalized', blockNumber: 12n } });
   t.deepEqual(await mempool.status(a.hash), { status: 'finalized', blockNumber: 12n });
-  t.deepEqual(await mempool.sizes(), { pending: 0, inflight: 0, finalized: 1, dropped: 0 }, 'a foreign hash in the block is ignored');
+  t.deepEqual(await mempool.sizes(), { pending: 0, queued: 0, inflight: 0, finalized: 1, dropped: 0 }, 'a foreign hash in the block is ignored');
 });
 
 test('concurrent adds of one transaction admit it exactly once', async (t) => {
@@ -79,7 +79,7 @@ test('concurrent adds of one transaction admit it exactly once', async (t) => {
   const nodes = clients.map((c) => new RedisMempool({ prefix }, { redis: c }));
   const results = await Promise.all(nodes.flatMap((node) => [node.add(a), node.add(a)]));
   t.is(results.filter((r) => r.added).length, 1);
-  t.deepEqual(await nodes[0]!.sizes(), { pending: 1, inflight: 0, finalized: 0, dropped: 0 });
+  t.deepEqual(await nodes[0]!.sizes(), { pending: 1, queued: 0, inflight: 0, finalized: 0, dropped: 0 });
 });
 
 test('takeBatch moves pending to inflight oldest first, at most max, tagged with the epoch', async (t) => {
@@ -90,7 +90,7 @@ test('takeBatch moves pending to inflight oldest first, at most max, tagged with
   t.deepEqual(await mempool.takeBatch(2, 1n), list.slice(0, 2));
   t.deepEqual(await mempool.takeBatch(10, 2n), list.slice(2));
   t.deepEqual(await mempool.takeBatch(10, 2n), [], 'nothing left');
-  t.deepEqual(await mempool.sizes(), { pending: 0, inflight: 5, finalized: 0, dropped: 0 });
+  t.deepEqual(await mempool.sizes(), { pending: 0, queued: 0, inflight: 5, finalized: 0, dropped: 0 });
   const inflight = await mempool.inflight();
   t.deepEqual(
     inflight.map((i) => i.hash),
@@ -230,7 +230,7 @@ test('drop: pending or inflight → dropped with a reason; re-submission re-admi
   t.like(await mempool.confirmBlock({ blockNumber: 1n, txHashes: [a!.hash, b!.hash], lockToken: token }), { status: 'confirmed', finalized: 2 });
   t.deepEqual(await mempool.status(a!.hash), { status: 'finalized', blockNumber: 1n });
   t.deepEqual(await mempool.status(b!.hash), { status: 'finalized', blockNumber: 1n }, 'pending, yet included: an EL kept it from an earlier submission');
-  t.deepEqual(await mempool.sizes(), { pending: 1, inflight: 0, finalized: 2, dropped: 0 });
+  t.deepEqual(await mempool.sizes(), { pending: 1, queued: 0, inflight: 0, finalized: 2, dropped: 0 });
 });
 
 test('a full pending set refuses with MEMPOOL_FULL; requeued transactions are never refused', async (t) => {

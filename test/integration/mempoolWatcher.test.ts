@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { type CommittedBlockTxs, mempoolWatcherActor } from '../../src/actors/mempoolWatcher.js';
 import type { MempoolWatcherMsg } from '../../src/actors/messages.js';
 import { RedisLease } from '../../src/adapters/lease/redis.js';
-import { type ConfirmResult, createMempoolMetrics, type MempoolTx, RedisMempool, type TxCheck, watcherLeaseKeys } from '../../src/adapters/mempool/index.js';
+import { type ConfirmResult, createMempoolMetrics, type MempoolTx, RedisMempool, type TxJudge, watcherLeaseKeys } from '../../src/adapters/mempool/index.js';
 import { actorRef } from '../../src/runtime/actor.js';
 import { createRuntimeModules } from '../../src/runtime/index.js';
 import { Supervisor } from '../../src/runtime/supervisor.js';
@@ -75,7 +75,7 @@ async function startNode(
   redisUrl: string,
   prefix: string,
   chain: Chain,
-  checkTx: TxCheck = async () => null,
+  judgeTx: TxJudge = async () => ({ action: 'keep' }),
   maxNonConfirmations = 10,
 ): Promise<Node> {
   const redis = new Redis(redisUrl);
@@ -115,7 +115,7 @@ async function startNode(
           start: () =>
             mempoolWatcherActor(
               { identity: name, lockTtlMs: TTL_MS, lockRetryMs: RETRY_MS },
-              { mempool, lock, blocksAfter: chain.blocksAfter, checkTx, metrics },
+              { mempool, lock, blocksAfter: chain.blocksAfter, judgeTx, metrics },
             ),
         },
       ],
@@ -162,7 +162,7 @@ async function assertExactlyOnce(t: ExecutionContext, nodes: Node[], chain: Chai
     'each block confirmed exactly once, none skipped',
   );
   for (const [hash, number] of chain.includedIn) t.deepEqual(await mempool.status(hash), { status: 'finalized', blockNumber: number }, `status of ${hash}`);
-  t.deepEqual(await mempool.sizes(), { pending: 0, inflight: 0, finalized: chain.includedIn.size, dropped: 0 });
+  t.deepEqual(await mempool.sizes(), { pending: 0, queued: 0, inflight: 0, finalized: chain.includedIn.size, dropped: 0 });
 }
 
 test.serial('stopping the watcher hands the lock over at once; the next one catches up from the last confirmed block', async (t) => {
@@ -229,29 +229,38 @@ test.serial('a partitioned watcher loses the lock, the other takes over within t
   await assertExactlyOnce(t, [a, b], chain, leader.mempool);
 });
 
-test.serial('transactions missing from blocks go back to pending; those the EL refuses for good are dropped with its reason', async (t) => {
-  const leader = await seed(t, 2);
+test.serial('transactions missing from blocks are judged: kept ones go back to pending, gapped ones wait in queued, doomed ones are dropped with the reason', async (t) => {
+  const leader = await seed(t, 3);
   const { prefix } = leader;
-  const [doomed, fine] = await leader.take(2);
+  const [doomed, gapped, fine] = await leader.take(3);
   let elDown = false;
-  const checkTx: TxCheck = async (raw) => {
+  const judged: string[] = [];
+  const judgeTx: TxJudge = async (tx) => {
     if (elDown) throw new Error('EL unreachable');
-    return raw === doomed!.raw ? 'nonce too low' : null;
+    judged.push(tx.hash);
+    if (tx.raw === doomed!.raw) return { action: 'drop', reason: 'nonce too low: address 0xa, tx: 0 state: 1' };
+    if (tx.raw === gapped!.raw) return { action: 'queue', reason: 'nonce gap: address 0xa, tx: 5 waits for nonce 4 (state: 4)' };
+    return { action: 'keep' };
   };
   const chain = new Chain();
-  const node = await startNode(t, 'w', `redis://${REDIS_ADDR}`, prefix, chain, checkTx, 2);
+  const node = await startNode(t, 'w', `redis://${REDIS_ADDR}`, prefix, chain, judgeTx, 2);
   await waitFor('the lock', () => node.logged('acquired watcher lock').length === 1);
   chain.commit([], [node]);
   chain.commit([], [node]);
   await waitFor('the drop', async () => (await leader.mempool.status(doomed!.hash)).status === 'dropped');
-  t.deepEqual(await leader.mempool.status(doomed!.hash), { status: 'dropped', reason: 'nonce too low' });
+  t.deepEqual(await leader.mempool.status(doomed!.hash), { status: 'dropped', reason: 'nonce too low: address 0xa, tx: 0 state: 1' });
+  await waitFor('the queueing', async () => (await leader.mempool.status(gapped!.hash)).status === 'queued');
+  t.deepEqual(await leader.mempool.status(gapped!.hash), { status: 'queued', reason: 'nonce gap: address 0xa, tx: 5 waits for nonce 4 (state: 4)' });
   t.deepEqual(await leader.mempool.status(fine!.hash), { status: 'pending' }, 'one the EL accepts waits for the next batch');
+  t.like(await leader.mempool.sizes(), { pending: 1, queued: 1, inflight: 0, dropped: 1 });
 
   elDown = true;
-  t.deepEqual(await leader.take(1), [fine!]);
+  t.deepEqual(await leader.take(5), [fine!], 'a queued transaction is not taken into a batch, so it is not resubmitted');
   chain.commit([], [node]);
   chain.commit([], [node]);
   await waitFor('block 4 confirmed', async () => (await leader.mempool.lastConfirmed()) === 4n);
   await waitFor('the warning', () => node.logs.some((l) => l.msg.startsWith('Cannot ask the EL')));
   t.deepEqual(await leader.mempool.status(fine!.hash), { status: 'pending' }, 'an EL that cannot be asked drops nothing');
+  t.is(await leader.mempool.status(gapped!.hash).then((s) => s.status), 'queued', 'the queued one waits, unjudged');
+  t.deepEqual(judged.sort(), [doomed!.hash, gapped!.hash, fine!.hash].sort(), 'each was judged once, before the EL went away');
 });

@@ -104,12 +104,20 @@ export class HttpEngineClient implements EngineApi {
     const raw = await this.eth(method, [tag, false], opts);
     if (raw === null) return null;
     if (!isObject(raw) || !allStrings(raw, ['number', 'hash', 'parentHash', 'timestamp'])) throw parseError(method, raw);
-    return { number: BigInt(raw.number), hash: raw.hash, parentHash: raw.parentHash, timestamp: BigInt(raw.timestamp) };
+    const found: ElBlock = { number: BigInt(raw.number), hash: raw.hash, parentHash: raw.parentHash, timestamp: BigInt(raw.timestamp) };
+    if (typeof raw.baseFeePerGas === 'string' && QUANTITY.test(raw.baseFeePerGas)) found.baseFeePerGas = BigInt(raw.baseFeePerGas);
+    return found;
   }
 
   async chainId(opts?: CallOptions): Promise<bigint> {
     const raw = await this.eth('eth_chainId', [], opts);
-    if (typeof raw !== 'string' || !/^0x[0-9a-f]+$/i.test(raw)) throw parseError('eth_chainId', raw);
+    if (typeof raw !== 'string' || !QUANTITY.test(raw)) throw parseError('eth_chainId', raw);
+    return BigInt(raw);
+  }
+
+  async getTransactionCount(address: Data, block: BlockTag, opts?: CallOptions): Promise<bigint> {
+    const raw = await this.eth('eth_getTransactionCount', [address, block], opts);
+    if (typeof raw !== 'string' || !QUANTITY.test(raw)) throw parseError('eth_getTransactionCount', raw);
     return BigInt(raw);
   }
 
@@ -159,6 +167,9 @@ function toPayloadStatus(method: string, raw: unknown): PayloadStatusV1 {
   const validationError = typeof raw.validationError === 'string' ? raw.validationError : null;
   return { status: raw.status as PayloadStatus, latestValidHash, validationError };
 }
+
+/** A JSON-RPC quantity: 0x-prefixed hex. */
+const QUANTITY = /^0x[0-9a-f]+$/i;
 
 const PAYLOAD_STRING_FIELDS = [
   'parentHash',

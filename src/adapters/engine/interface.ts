@@ -40,5 +40,7 @@ export interface EngineApi {
   getBlockByNumber(block: BlockTag | bigint | number, opts?: CallOptions): Promise<ElBlock | null>;
   chainId(opts?: CallOptions): Promise<bigint>;
   sendRawTransaction(rawTx: Data, opts?: CallOptions): Promise<Data>;
+  /** `eth_getTransactionCount`: the next nonce of `address` at `block`. */
+  getTransactionCount(address: Data, block: BlockTag, opts?: CallOptions): Promise<bigint>;
   getTransactionReceipt(txHash: Data, opts?: CallOptions): Promise<TransactionReceipt | null>;
 }

@@ -7,6 +7,8 @@ import { CodedError } from '../../runtime/errors.js';
 export const MempoolErrorCode = {
   /** `pending` is at `maxPending`: refused, not evicted, so an accepted transaction is never lost. */
   MEMPOOL_FULL: 'MEMPOOL_FULL',
+  /** The sender already has `maxPerSender` transactions held: refused, as Geth refuses past its account limit. */
+  SENDER_FULL: 'SENDER_FULL',
   /** A batch was asked for with an epoch below the leader fence (`<prefix>:epoch`): a deposed leader. */
   STALE_EPOCH: 'STALE_EPOCH',
 } as const;

@@ -14,7 +14,7 @@ import { RedisMempool } from './redis.js';
 import { mempoolRpcMethods } from './rpc.js';
 import { watcherLeaseKeys } from './scripts.js';
 
-export { engineTxCheck, permanentRejection, type TxCheck } from './elCheck.js';
+export { engineTxJudge, permanentRejection, type TxJudge, type TxVerdict } from './elCheck.js';
 export * from './errors.js';
 export { mempoolOffRpcMethods, registerTxRoutes } from './http.js';
 export * from './interface.js';
@@ -52,7 +52,7 @@ export function createMempool(opts: MempoolOptions, modules: MempoolModules) {
   const watcherLock = new RedisLease({ keys: watcherLeaseKeys(opts.prefix ?? defaultMempoolOptions.prefix) }, modules);
   const metrics = createMempoolMetrics(modules.registry, mempool);
   const rpc = mempoolRpcMethods({ pool: batchingDecodes(modules.pool), mempool, chainId: modules.chainId, metrics });
-  return { mempool, watcherLock, metrics, rpc };
+  return { mempool, watcherLock, metrics, rpc, chainId: modules.chainId };
 }
 
 export type MempoolService = ReturnType<typeof createMempool>;

@@ -6,13 +6,18 @@
  */
 import type { MempoolSizes } from '../../types/mempool.js';
 
-/** Where a transaction is in its life: submission → pending → inflight → finalized, or dropped. */
+/**
+ * Where a transaction is in its life: submission → pending → inflight → finalized, or dropped; a
+ * pending one whose sender has a nonce gap before it waits in queued until the gap is filled.
+ */
 export type TxStatus =
   | { status: 'pending' }
+  /** Behind a nonce gap of its sender (`reason` says which nonce is missing): not resubmitted until it is filled; expires after the lifetime. */
+  | { status: 'queued'; reason: string }
   /** Taken by the leader of `epoch` and submitted to its EL; not yet in a confirmed block. */
   | { status: 'inflight'; epoch: bigint }
   | { status: 'finalized'; blockNumber: bigint }
-  /** The EL refused it for good (nonce too low, insufficient funds, …). Re-submitting it re-admits it. */
+  /** It can never be included (nonce already used, fee below the base fee, insufficient funds, expired while queued, …). Re-submitting it re-admits it. */
   | { status: 'dropped'; reason: string }
   /** Never seen, or trimmed out of `finalized`/`dropped`. */
   | { status: 'unknown' };
@@ -40,6 +45,9 @@ export interface TxSender {
 
 export type AddResult = { added: true } | { added: false; current: TxStatus };
 
+/** What `queue` did: `notFound` when the transaction is no longer pending (taken into a batch or gone meanwhile). */
+export type QueueResult = 'queued' | 'dropped' | 'notFound' | 'notWatcher';
+
 export interface ConfirmBlock {
   blockNumber: bigint;
   /** Hashes of every transaction in the block; those the mempool does not hold are ignored. */
@@ -62,14 +70,15 @@ export type DropResult = 'dropped' | 'notFound' | 'notWatcher';
 
 export interface Mempool {
   /**
-   * Adds a decoded, valid transaction to `pending`, unless it is already pending, inflight or
-   * finalized (then `added: false` with where it is). A dropped one is re-admitted. Throws
-   * MEMPOOL_FULL at `maxPending`.
+   * Adds a decoded, valid transaction to `pending`, unless it is already held or finalized (then
+   * `added: false` with where it is). A dropped one is re-admitted. Throws MEMPOOL_FULL at
+   * `maxPending`, SENDER_FULL when its sender already has `maxPerSender` held. It fills a nonce
+   * gap: its sender's queued transactions right after it go back to pending.
    */
   add(tx: MempoolTx, sender?: TxSender): Promise<AddResult>;
-  /** The nonces of `from`'s held (pending or inflight) transactions, ascending; only those added with a sender. */
+  /** The nonces of `from`'s held (pending, queued or inflight) transactions, ascending; only those added with a sender. */
   senderNonces(from: string): Promise<bigint[]>;
-  /** The raw transaction while it is held (pending or inflight), else null. */
+  /** The raw transaction while it is held (pending, queued or inflight), else null. */
   heldRaw(hash: string): Promise<string | null>;
   /**
    * Moves up to `max` pending transactions, oldest first, to `inflight` tagged with `epoch`.
@@ -85,8 +94,15 @@ export interface Mempool {
    * number advances — all in one atomic step. The first block ever confirmed starts the sequence.
    */
   confirmBlock(block: ConfirmBlock): Promise<ConfirmResult>;
-  /** Moves a pending or inflight transaction to `dropped` with `reason`, guarded by the watcher lock. */
+  /** Moves a held transaction to `dropped` with `reason`, guarded by the watcher lock. */
   drop(hash: string, reason: string, lockToken: string): Promise<DropResult>;
+  /**
+   * Moves a pending transaction to `queued` with `reason` (its nonce gap), guarded by the watcher
+   * lock; with `maxQueued` already queued it is dropped instead.
+   */
+  queue(hash: string, reason: string, lockToken: string): Promise<QueueResult>;
+  /** Drops queued transactions older than the lifetime, guarded by the watcher lock: how many, or null when not the watcher. */
+  expireQueued(lockToken: string): Promise<number | null>;
   status(hash: string): Promise<TxStatus>;
   /** The last block confirmed, or null before the first confirmation. */
   lastConfirmed(): Promise<bigint | null>;

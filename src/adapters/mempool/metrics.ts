@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Mempool } from './interface.js';
 
 /** What an `eth_sendRawTransaction` came to: the ingest dashboard's breakdown. */
-export type SubmissionResult = 'added' | 'duplicate' | 'rejected' | 'full';
+export type SubmissionResult = 'added' | 'duplicate' | 'rejected' | 'full' | 'senderFull';
 
 /**
  * The mempool's Prometheus metrics, registered on an injected registry. Set sizes are read from
@@ -37,7 +37,12 @@ export function createMempoolMetrics(registry: Registry, mempool: Pick<Mempool, 
     help: 'Inflight transactions sent back to pending after too many blocks without them',
     registers,
   });
-  const dropped = new Counter({ name: 'baton_mempool_dropped_total', help: 'Transactions dropped because the EL refuses them for good', registers });
+  const dropped = new Counter({
+    name: 'baton_mempool_dropped_total',
+    help: 'Transactions this node dropped as the watcher: never includable (nonce used, fee below the base fee, EL refusal) or expired while queued',
+    registers,
+  });
+  const queued = new Counter({ name: 'baton_mempool_queued_total', help: 'Transactions this node queued behind a nonce gap as the watcher', registers });
   const isWatcher = new Gauge({ name: 'baton_mempool_is_watcher', help: '1 while this node holds the mempool watcher lock', registers });
   return {
     submitted: (result: SubmissionResult) => submissions.inc({ result }),
@@ -47,7 +52,8 @@ export function createMempoolMetrics(registry: Registry, mempool: Pick<Mempool, 
       finalized.inc(finalizedCount);
       requeued.inc(requeuedCount);
     },
-    dropped: () => dropped.inc(),
+    dropped: (count = 1) => dropped.inc(count),
+    queued: () => queued.inc(),
     watcher: (holds: boolean) => isWatcher.set(holds ? 1 : 0),
   };
 }

@@ -15,6 +15,18 @@ export interface MempoolOptions {
   maxNonConfirmations?: number;
   /** Bound of `finalized`, and separately of `dropped` (`--mempool-max-finalized`); the oldest go first. */
   maxFinalized?: number;
+  /**
+   * Bound of one sender's held (pending, queued, inflight) transactions (`--mempool-max-per-sender`):
+   * past it `add` refuses with SENDER_FULL, so one key cannot fill the pool.
+   */
+  maxPerSender?: number;
+  /**
+   * Bound of `queued` (`--mempool-max-queued`): a transaction found behind a nonce gap while this
+   * many wait is dropped, as Geth evicts past its global queue, so gaps cannot grow the pool.
+   */
+  maxQueued?: number;
+  /** How long a transaction may wait in `queued` before it is dropped (`--mempool-lifetime`, Geth's `txpool.lifetime`). */
+  lifetimeMs?: number;
 }
 
 export const defaultMempoolOptions = {
@@ -25,4 +37,9 @@ export const defaultMempoolOptions = {
   maxNonConfirmations: 10,
   /** The seed's default: enough for clients to poll status well after finality. */
   maxFinalized: 10_000,
+  /** Ten blocks' worth of the default batch: a wallet or bot far ahead of the chain is refused, not stored. */
+  maxPerSender: 1_000,
+  maxQueued: 10_000,
+  /** Geth's default. */
+  lifetimeMs: 3 * 60 * 60 * 1000,
 } satisfies Required<MempoolOptions>;

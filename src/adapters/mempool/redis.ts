@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { MempoolSizes } from '../../types/mempool.js';
 import { MempoolError, MempoolErrorCode } from './errors.js';
-import type { AddResult, ConfirmBlock, ConfirmResult, DropResult, InflightTx, Mempool, MempoolTx, TxSender, TxStatus } from './interface.js';
+import type { AddResult, ConfirmBlock, ConfirmResult, DropResult, InflightTx, Mempool, MempoolTx, QueueResult, TxSender, TxStatus } from './interface.js';
 import { defaultMempoolOptions, type MempoolOptions } from './options.js';
-import { ADD, CONFIRM, DROP, HELD_RAW, INFLIGHT, mempoolKeys, SENDER_NONCES, STATUS, TAKE_BATCH } from './scripts.js';
+import { ADD, CONFIRM, DROP, EXPIRE_QUEUED, HELD_RAW, INFLIGHT, mempoolKeys, QUEUE, SENDER_NONCES, STATUS, TAKE_BATCH } from './scripts.js';
 
 /** Every script takes all mempool keys, then its ARGV (see `scripts.ts` for each one's arguments). */
 type ScriptArgs = Array<string | number>;
@@ -14,6 +14,8 @@ interface MempoolScripts {
   batonMempoolInflight(...args: ScriptArgs): Promise<string[]>;
   batonMempoolConfirm(...args: ScriptArgs): Promise<[status: string, lastConfirmed: string, finalized: number, requeued: string[]]>;
   batonMempoolDrop(...args: ScriptArgs): Promise<DropResult>;
+  batonMempoolQueue(...args: ScriptArgs): Promise<QueueResult>;
+  batonMempoolExpireQueued(...args: ScriptArgs): Promise<number>;
   batonMempoolStatus(...args: ScriptArgs): Promise<[state: string, detail: string]>;
   batonMempoolSenderNonces(...args: ScriptArgs): Promise<string[]>;
   batonMempoolHeldRaw(...args: ScriptArgs): Promise<string | null>;
@@ -37,6 +39,9 @@ export class RedisMempool implements Mempool {
       maxPending: opts.maxPending ?? defaultMempoolOptions.maxPending,
       maxNonConfirmations: opts.maxNonConfirmations ?? defaultMempoolOptions.maxNonConfirmations,
       maxFinalized: opts.maxFinalized ?? defaultMempoolOptions.maxFinalized,
+      maxPerSender: opts.maxPerSender ?? defaultMempoolOptions.maxPerSender,
+      maxQueued: opts.maxQueued ?? defaultMempoolOptions.maxQueued,
+      lifetimeMs: opts.lifetimeMs ?? defaultMempoolOptions.lifetimeMs,
     };
     for (const [name, value] of Object.entries(this.opts)) {
       if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
@@ -47,6 +52,8 @@ export class RedisMempool implements Mempool {
     redis.defineCommand('batonMempoolInflight', { numberOfKeys: this.keys.length, lua: INFLIGHT, readOnly: true });
     redis.defineCommand('batonMempoolConfirm', { numberOfKeys: this.keys.length, lua: CONFIRM });
     redis.defineCommand('batonMempoolDrop', { numberOfKeys: this.keys.length, lua: DROP });
+    redis.defineCommand('batonMempoolQueue', { numberOfKeys: this.keys.length, lua: QUEUE });
+    redis.defineCommand('batonMempoolExpireQueued', { numberOfKeys: this.keys.length, lua: EXPIRE_QUEUED });
     redis.defineCommand('batonMempoolStatus', { numberOfKeys: this.keys.length, lua: STATUS, readOnly: true });
     redis.defineCommand('batonMempoolSenderNonces', { numberOfKeys: this.keys.length, lua: SENDER_NONCES, readOnly: true });
     redis.defineCommand('batonMempoolHeldRaw', { numberOfKeys: this.keys.length, lua: HELD_RAW, readOnly: true });
@@ -56,15 +63,20 @@ export class RedisMempool implements Mempool {
   async add(tx: MempoolTx, sender?: TxSender): Promise<AddResult> {
     const hash = tx.hash.toLowerCase();
     const member = sender ? senderMember(sender, hash) : '';
-    const [result, state, detail] = await this.redis.batonMempoolAdd(...this.keys, hash, tx.raw.toLowerCase(), this.opts.maxPending, member);
+    const { maxPending, maxPerSender } = this.opts;
+    const [result, state, detail] = await this.redis.batonMempoolAdd(...this.keys, hash, tx.raw.toLowerCase(), maxPending, member, maxPerSender);
     switch (result) {
       case 'added':
         return { added: true };
       case 'duplicate':
         return { added: false, current: toStatus(state, detail) };
       case 'full':
-        throw new MempoolError(MempoolErrorCode.MEMPOOL_FULL, `mempool full: ${this.opts.maxPending} transactions pending`, {
-          maxPending: String(this.opts.maxPending),
+        throw new MempoolError(MempoolErrorCode.MEMPOOL_FULL, `mempool full: ${maxPending} transactions pending`, {
+          maxPending: String(maxPending),
+        });
+      case 'senderFull':
+        throw new MempoolError(MempoolErrorCode.SENDER_FULL, `account limit exceeded: the sender has ${maxPerSender} transactions held`, {
+          maxPerSender: String(maxPerSender),
         });
       default:
         throw new Error(`unexpected reply from the mempool add script: ${result}`);
@@ -123,6 +135,19 @@ export class RedisMempool implements Mempool {
     return this.redis.batonMempoolDrop(...this.keys, lockToken, hash.toLowerCase(), reason, this.opts.maxFinalized);
   }
 
+  queue(hash: string, reason: string, lockToken: string): Promise<QueueResult> {
+    const { maxQueued, maxFinalized } = this.opts;
+    const fullReason = `${reason}, and ${maxQueued} transactions are queued already`;
+    return this.redis.batonMempoolQueue(...this.keys, lockToken, hash.toLowerCase(), reason, maxQueued, fullReason, maxFinalized);
+  }
+
+  async expireQueued(lockToken: string): Promise<number | null> {
+    const { lifetimeMs, maxFinalized } = this.opts;
+    const reason = `expired: queued longer than the mempool lifetime (${lifetimeMs / 1000} s)`;
+    const expired = await this.redis.batonMempoolExpireQueued(...this.keys, lockToken, lifetimeMs, reason, maxFinalized);
+    return expired < 0 ? null : expired;
+  }
+
   async status(hash: string): Promise<TxStatus> {
     const [state, detail] = await this.redis.batonMempoolStatus(...this.keys, hash.toLowerCase());
     return toStatus(state, detail);
@@ -143,14 +168,14 @@ export class RedisMempool implements Mempool {
   }
 
   async sizes(): Promise<MempoolSizes> {
-    const { pending, inflight, finalized, dropped } = this.key;
+    const { pending, queued, inflight, finalized, dropped } = this.key;
     // One MULTI: a consistent snapshot, so a transaction moving between sets is counted once.
-    const replies = await this.redis.multi().zcard(pending).hlen(inflight).zcard(finalized).zcard(dropped).exec();
-    const [p, i, f, d] = (replies ?? []).map(([err, n]) => {
+    const replies = await this.redis.multi().zcard(pending).zcard(queued).hlen(inflight).zcard(finalized).zcard(dropped).exec();
+    const [p, q, i, f, d] = (replies ?? []).map(([err, n]) => {
       if (err) throw err;
       return n as number;
     });
-    return { pending: p!, inflight: i!, finalized: f!, dropped: d! };
+    return { pending: p!, queued: q!, inflight: i!, finalized: f!, dropped: d! };
   }
 }
 
@@ -175,6 +200,8 @@ function toStatus(state: string, detail: string): TxStatus {
   switch (state) {
     case 'pending':
       return { status: 'pending' };
+    case 'queued':
+      return { status: 'queued', reason: detail };
     case 'inflight':
       return { status: 'inflight', epoch: BigInt(detail) };
     case 'finalized':

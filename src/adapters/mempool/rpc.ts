@@ -20,6 +20,7 @@ const HEX_BYTES = /^0x(?:[0-9a-fA-F]{2})+$/;
 /** The JSON form of a status (`baton_txStatus`, `GET /txs/{hash}`): numbers as hex quantities. */
 export type TxStatusJson =
   | { status: 'pending' | 'unknown' }
+  | { status: 'queued'; reason: string }
   | { status: 'inflight'; epoch: string }
   | { status: 'finalized'; blockNumber: string }
   | { status: 'dropped'; reason: string };
@@ -29,6 +30,8 @@ export function txStatusJson(s: TxStatus): TxStatusJson {
     case 'pending':
     case 'unknown':
       return { status: s.status };
+    case 'queued':
+      return { status: 'queued', reason: s.reason };
     case 'inflight':
       return { status: 'inflight', epoch: quantity(s.epoch) };
     case 'finalized':
@@ -61,15 +64,23 @@ export async function eth_sendRawTransaction(params: unknown, modules: MempoolRp
       throw new JsonRpcError(JsonRpcErrorCode.REFUSED, 'already known', txStatusJson(result.current));
     }
   } catch (err) {
-    if (!(err instanceof MempoolError) || err.code !== MempoolErrorCode.MEMPOOL_FULL) throw err;
-    modules.metrics.submitted('full');
-    throw new JsonRpcError(JsonRpcErrorCode.REFUSED, 'txpool is full', { code: err.code });
+    if (!(err instanceof MempoolError)) throw err;
+    switch (err.code) {
+      case MempoolErrorCode.MEMPOOL_FULL:
+        modules.metrics.submitted('full');
+        throw new JsonRpcError(JsonRpcErrorCode.REFUSED, 'txpool is full', { code: err.code });
+      case MempoolErrorCode.SENDER_FULL:
+        modules.metrics.submitted('senderFull');
+        throw new JsonRpcError(JsonRpcErrorCode.REFUSED, err.message, { code: err.code, ...err.meta });
+      default:
+        throw err;
+    }
   }
   modules.metrics.submitted('added');
   return hash;
 }
 
-/** `baton_txStatus([hash])`: pending | inflight (epoch) | finalized (block number) | dropped (reason) | unknown. */
+/** `baton_txStatus([hash])`: pending | queued (reason) | inflight (epoch) | finalized (block number) | dropped (reason) | unknown. */
 export async function baton_txStatus(params: unknown, modules: Pick<MempoolRpcModules, 'mempool'>): Promise<TxStatusJson> {
   const hash = firstParam(params);
   if (typeof hash !== 'string' || !TX_HASH.test(hash)) throw invalidParams('expected [transactionHash] as 0x-prefixed 32 bytes');

@@ -4,12 +4,14 @@
  * GET-then-SET dedupe). Every script takes the same KEYS, in the order of `mempoolKeys`, so it
  * declares every key it touches.
  *
- * Layout: `pending` ZSET hash → seq (FIFO); `inflight` HASH hash → "seq epoch missing";
+ * Layout: `pending` ZSET hash → seq (FIFO); `queued` ZSET hash → when it was queued (ms, Redis
+ * clock), its reason in `dropped:reasons`; `inflight` HASH hash → "seq epoch missing";
  * `payloads` HASH hash → raw hex; `finalized` ZSET hash → block number; `dropped` ZSET
  * hash → drop order and `dropped:reasons` HASH hash → reason; `seq` the order counter;
  * `lastConfirmed` the last confirmed block number; `watcher:lock`/`watcher:epoch` the watcher lock; `<prefix>:epoch`
- * the leader fence. Nothing has a TTL: a transaction leaves only by being finalized, dropped or
- * trimmed from the bounded finalized/dropped history.
+ * the leader fence. Nothing has a Redis TTL: a transaction leaves only by being finalized, dropped
+ * (a queued one also by outliving the lifetime, `EXPIRE_QUEUED`) or trimmed from the bounded
+ * finalized/dropped history.
  *
  * Block numbers, seqs and miss counts are Lua numbers (doubles, exact below 2^53 — 285,000 years
  * of 1 ms blocks); epochs stay decimal strings and compare by length then bytes, as the Stream's
@@ -41,6 +43,11 @@ export function mempoolKeys(prefix: string) {
     bySender: `${p}:bySender`,
     /** hash → its `bySender` member, to remove it when the transaction is finalized or dropped. */
     senderOf: `${p}:senderOf`,
+    /**
+     * Held transactions waiting for a lower nonce of their sender (a nonce gap): never taken into a
+     * batch, so never resubmitted, until the gap is filled (promoted to `pending`) or they expire.
+     */
+    queued: `${p}:queued`,
   };
 }
 
@@ -59,8 +66,8 @@ export function watcherLockToken(holder: string, epoch: bigint): string {
 }
 
 const PRELUDE = `
-local K_SEQ, K_PENDING, K_INFLIGHT, K_PAYLOADS, K_FINALIZED, K_DROPPED, K_REASONS, K_LAST, K_LOCK, K_FENCE, K_LOCK_EPOCH, K_BY_SENDER, K_SENDER_OF =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+local K_SEQ, K_PENDING, K_INFLIGHT, K_PAYLOADS, K_FINALIZED, K_DROPPED, K_REASONS, K_LAST, K_LOCK, K_FENCE, K_LOCK_EPOCH, K_BY_SENDER, K_SENDER_OF, K_QUEUED =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 
 -- A transaction no longer held (finalized or dropped) leaves the sender index.
 local function unindex(h)
@@ -81,13 +88,45 @@ end
 -- {state, detail}: detail is the epoch, block number or reason.
 local function status(h)
   if redis.call('ZSCORE', K_PENDING, h) then return {'pending', ''} end
+  if redis.call('ZSCORE', K_QUEUED, h) then return {'queued', redis.call('HGET', K_REASONS, h) or ''} end
   local inflight = redis.call('HGET', K_INFLIGHT, h)
   if inflight then return {'inflight', string.match(inflight, '^%d+ (%d+)')} end
   local block = redis.call('ZSCORE', K_FINALIZED, h)
   if block then return {'finalized', block} end
-  local reason = redis.call('HGET', K_REASONS, h)
-  if reason then return {'dropped', reason} end
+  if redis.call('ZSCORE', K_DROPPED, h) then return {'dropped', redis.call('HGET', K_REASONS, h) or ''} end
   return {'unknown', ''}
+end
+
+-- Nonces are 16 hex digits in the sender index; Lua reads them exactly below 2^53.
+local function senderNonce(member)
+  return tonumber(string.match(member, ':(%x+):'), 16)
+end
+
+-- Once a sender's nonce is held (just added) or finalized, its queued transactions right after it
+-- are behind no gap: nonce + 1, nonce + 2, … go back to pending (behind everything already there)
+-- as long as each next nonce is held. Two transactions of one nonce (a replacement) both count.
+local function promoteAfter(from, nonce)
+  local expected = nonce + 1
+  for _, member in ipairs(redis.call('ZRANGEBYLEX', K_BY_SENDER, '(' .. from .. ':' .. string.format('%016x', nonce), '[' .. from .. ';')) do
+    local n = senderNonce(member)
+    if n > expected then return end
+    local h = string.sub(member, #from + 19)
+    if redis.call('ZREM', K_QUEUED, h) == 1 then
+      redis.call('HDEL', K_REASONS, h)
+      redis.call('ZADD', K_PENDING, redis.call('INCR', K_SEQ), h)
+    end
+    expected = n + 1
+  end
+end
+
+-- Moves a held transaction to dropped with a reason; false if it is not held.
+local function dropHeld(h, reason)
+  if redis.call('HDEL', K_INFLIGHT, h) == 0 and redis.call('ZREM', K_PENDING, h) == 0 and redis.call('ZREM', K_QUEUED, h) == 0 then return false end
+  redis.call('HDEL', K_PAYLOADS, h)
+  unindex(h)
+  redis.call('ZADD', K_DROPPED, redis.call('INCR', K_SEQ), h)
+  redis.call('HSET', K_REASONS, h, reason)
+  return true
 end
 
 -- Keeps the newest max members of a history ZSET (and their reasons).
@@ -109,7 +148,12 @@ local function cmp(a, b)
 end
 `;
 
-/** ARGV = [hash, raw, maxPending, senderMember ('' when unknown)]. Returns {added|duplicate|full, state, detail}. */
+/**
+ * ARGV = [hash, raw, maxPending, senderMember ('' when unknown), maxPerSender].
+ * Returns {added|duplicate|full|senderFull, state, detail}. A sender's held transactions (pending,
+ * queued, inflight) are bounded by maxPerSender; an added one fills a nonce gap if its sender has
+ * queued transactions right after it, and those go back to pending.
+ */
 export const ADD =
   PRELUDE +
   `
@@ -117,15 +161,19 @@ local h = ARGV[1]
 local current = status(h)
 if current[1] ~= 'unknown' and current[1] ~= 'dropped' then return {'duplicate', current[1], current[2]} end
 if redis.call('ZCARD', K_PENDING) >= tonumber(ARGV[3]) then return {'full', '', ''} end
+local member = ARGV[4]
+local from = member ~= '' and string.match(member, '^([^:]+):') or nil
+if from and redis.call('ZLEXCOUNT', K_BY_SENDER, '[' .. from .. ':', '[' .. from .. ';') >= tonumber(ARGV[5]) then return {'senderFull', '', ''} end
 if current[1] == 'dropped' then
   redis.call('ZREM', K_DROPPED, h)
   redis.call('HDEL', K_REASONS, h)
 end
 redis.call('ZADD', K_PENDING, redis.call('INCR', K_SEQ), h)
 redis.call('HSET', K_PAYLOADS, h, ARGV[2])
-if ARGV[4] and ARGV[4] ~= '' then
-  redis.call('ZADD', K_BY_SENDER, 0, ARGV[4])
-  redis.call('HSET', K_SENDER_OF, h, ARGV[4])
+if from then
+  redis.call('ZADD', K_BY_SENDER, 0, member)
+  redis.call('HSET', K_SENDER_OF, h, member)
+  promoteAfter(from, senderNonce(member))
 end
 return {'added', '', ''}`;
 
@@ -169,7 +217,8 @@ return out`;
  * Returns {confirmed|already|gap|notWatcher, lastConfirmed, finalizedCount, {hash, raw, ...requeued}}.
  *
  * A transaction of ours found in the block is finalized wherever it is: inflight (the usual
- * case), pending (an EL kept it from an earlier submission) or dropped (the EL changed its mind).
+ * case), pending or queued (an EL kept it from an earlier submission) or dropped (the EL changed
+ * its mind); its sender's queued transactions right after it go back to pending.
  * Requeued transactions keep their seq, so they are first in the next batch; they may push
  * `pending` past maxPending, because refusing them would lose them.
  */
@@ -187,10 +236,13 @@ end
 local finalized = 0
 for i = 5, #ARGV do
   local h = ARGV[i]
-  if redis.call('HDEL', K_INFLIGHT, h) == 1 or redis.call('ZREM', K_PENDING, h) == 1 or redis.call('ZREM', K_DROPPED, h) == 1 then
+  if redis.call('HDEL', K_INFLIGHT, h) == 1 or redis.call('ZREM', K_PENDING, h) == 1 or redis.call('ZREM', K_QUEUED, h) == 1
+    or redis.call('ZREM', K_DROPPED, h) == 1 then
     redis.call('HDEL', K_REASONS, h)
     redis.call('HDEL', K_PAYLOADS, h)
+    local member = redis.call('HGET', K_SENDER_OF, h)
     unindex(h)
+    if member then promoteAfter(string.match(member, '^([^:]+):'), senderNonce(member)) end
     redis.call('ZADD', K_FINALIZED, ARGV[2], h)
     finalized = finalized + 1
   end
@@ -221,14 +273,47 @@ export const DROP =
   PRELUDE +
   `
 if not isWatcher(ARGV[1]) then return 'notWatcher' end
-local h = ARGV[2]
-if redis.call('HDEL', K_INFLIGHT, h) == 0 and redis.call('ZREM', K_PENDING, h) == 0 then return 'notFound' end
-redis.call('HDEL', K_PAYLOADS, h)
-unindex(h)
-redis.call('ZADD', K_DROPPED, redis.call('INCR', K_SEQ), h)
-redis.call('HSET', K_REASONS, h, ARGV[3])
+if not dropHeld(ARGV[2], ARGV[3]) then return 'notFound' end
 trim(K_DROPPED, tonumber(ARGV[4]), K_REASONS)
 return 'dropped'`;
+
+/**
+ * ARGV = [lockToken, hash, reason, maxQueued, fullReason, maxFinalized]. A pending transaction
+ * waits in queued with `reason` (its nonce gap); with maxQueued already queued it is dropped with
+ * `fullReason` instead, so the gaps of many senders cannot grow the pool without bound.
+ * Returns queued | dropped | notFound (not pending: taken or gone meanwhile) | notWatcher.
+ */
+export const QUEUE =
+  PRELUDE +
+  `
+if not isWatcher(ARGV[1]) then return 'notWatcher' end
+local h = ARGV[2]
+if not redis.call('ZSCORE', K_PENDING, h) then return 'notFound' end
+if redis.call('ZCARD', K_QUEUED) >= tonumber(ARGV[4]) then
+  dropHeld(h, ARGV[5])
+  trim(K_DROPPED, tonumber(ARGV[6]), K_REASONS)
+  return 'dropped'
+end
+redis.call('ZREM', K_PENDING, h)
+local now = redis.call('TIME')
+redis.call('ZADD', K_QUEUED, now[1] * 1000 + math.floor(now[2] / 1000), h)
+redis.call('HSET', K_REASONS, h, ARGV[3])
+return 'queued'`;
+
+/**
+ * ARGV = [lockToken, lifetimeMs, reason, maxFinalized]. Queued transactions older than the
+ * lifetime (by Redis's clock, one for every node) are dropped with `reason`.
+ * Returns the number dropped, or -1 when not the watcher.
+ */
+export const EXPIRE_QUEUED =
+  PRELUDE +
+  `
+if not isWatcher(ARGV[1]) then return -1 end
+local now = redis.call('TIME')
+local expired = redis.call('ZRANGEBYSCORE', K_QUEUED, '-inf', now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(ARGV[2]), 'LIMIT', 0, 1000)
+for _, h in ipairs(expired) do dropHeld(h, ARGV[3]) end
+trim(K_DROPPED, tonumber(ARGV[4]), K_REASONS)
+return #expired`;
 
 /** ARGV = [from]. Returns the `bySender` members of that sender, by nonce. */
 export const SENDER_NONCES =
@@ -236,12 +321,14 @@ export const SENDER_NONCES =
   `
 return redis.call('ZRANGEBYLEX', K_BY_SENDER, '[' .. ARGV[1] .. ':', '[' .. ARGV[1] .. ';')`;
 
-/** ARGV = [hash]. Returns the raw transaction while it is held (pending or inflight), else false. */
+/** ARGV = [hash]. Returns the raw transaction while it is held (pending, queued or inflight), else false. */
 export const HELD_RAW =
   PRELUDE +
   `
 local h = ARGV[1]
-if redis.call('ZSCORE', K_PENDING, h) or redis.call('HEXISTS', K_INFLIGHT, h) == 1 then return redis.call('HGET', K_PAYLOADS, h) end
+if redis.call('ZSCORE', K_PENDING, h) or redis.call('ZSCORE', K_QUEUED, h) or redis.call('HEXISTS', K_INFLIGHT, h) == 1 then
+  return redis.call('HGET', K_PAYLOADS, h)
+end
 return false`;
 
 /** ARGV = [hash]. Returns {state, detail}. */

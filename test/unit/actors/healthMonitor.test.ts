@@ -135,7 +135,7 @@ test('a lease backend that fails is reported as problems.lease, and the Syncer i
 /** A shared mempool whose first `sizes()` never answers (Redis stopped mid-reply; it takes no signal), then answers. */
 function mempoolHangingOnce(): Pick<Mempool, 'sizes'> {
   let calls = 0;
-  return { sizes: () => (calls++ === 0 ? new Promise(() => {}) : Promise.resolve({ pending: 1, inflight: 0, finalized: 0, dropped: 0 })) };
+  return { sizes: () => (calls++ === 0 ? new Promise(() => {}) : Promise.resolve({ pending: 1, queued: 0, inflight: 0, finalized: 0, dropped: 0 })) };
 }
 
 // `sizes()` takes no signal: the probe stops waiting for it at its bound, so a mempool that does
