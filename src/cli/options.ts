@@ -170,6 +170,24 @@ export const options = {
     parse: int({ min: 1 }),
     default: '10000',
   },
+  mempoolMaxPerSender: {
+    kind: '<int>',
+    description: "Bound of one sender's held (pending, queued, inflight) transactions; past it eth_sendRawTransaction refuses with 'account limit exceeded'.",
+    parse: int({ min: 1 }),
+    default: '1000',
+  },
+  mempoolMaxQueued: {
+    kind: '<int>',
+    description: 'Bound of the queued set (transactions behind a nonce gap of their sender); a gapped transaction found past it is dropped.',
+    parse: int({ min: 1 }),
+    default: '10000',
+  },
+  mempoolLifetime: {
+    kind: '<duration>',
+    description: "How long a transaction may wait queued behind a nonce gap before it is dropped as expired (Geth's txpool.lifetime).",
+    parse: duration({ minMs: 1 }),
+    default: '3h',
+  },
   mempoolWatcherLockTtl: {
     kind: '<duration>',
     description: 'TTL of the mempool watcher lock: a dead watcher delays confirmations by at most this long.',

@@ -290,8 +290,9 @@ async function openMempool(
   modules: { redis: Redis; logger: Logger; registry: Registry; runtime: SupervisorModules; engine: ExecutionEngine },
 ): Promise<MempoolService> {
   const chainId = await step('executionClient', modules.engine.api.chainId(), "eth_chainId failed, so the mempool cannot check transactions' chain: ");
+  const { maxPending, maxNonConfirmations, maxFinalized, maxPerSender, maxQueued, lifetimeMs } = o.mempool;
   return createMempool(
-    { prefix: o.redis!.prefix, maxPending: o.mempool.maxPending, maxNonConfirmations: o.mempool.maxNonConfirmations, maxFinalized: o.mempool.maxFinalized },
+    { prefix: o.redis!.prefix, maxPending, maxNonConfirmations, maxFinalized, maxPerSender, maxQueued, lifetimeMs },
     { redis: modules.redis, logger: modules.logger, registry: modules.registry, pool: modules.runtime.pool, chainId },
   );
 }

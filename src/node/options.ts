@@ -4,6 +4,7 @@
  */
 import type { ListenAddress } from '../adapters/http/options.js';
 import type { LeaseBackendName } from '../adapters/lease/options.js';
+import type { MempoolOptions } from '../adapters/mempool/options.js';
 import type { RedisConnectionOptions } from '../adapters/redis/connection.js';
 
 export interface NodeOptions {
@@ -33,7 +34,8 @@ export interface NodeOptions {
   /** The HealthMonitor's probe period and thresholds (`--health-*`). */
   health: { intervalMs: number; elFailures: number; maxBlockGapBlocks: number; productionFailures: number; minTermMs: number; holdOffMs: number };
   feeRecipient: string;
-  mempool: { batchSize: number; maxPending: number; maxNonConfirmations: number; maxFinalized: number; watcherLockTtlMs: number };
+  /** The shared mempool's bounds (`--mempool-*`), the leader's batch size and the watcher lock's TTL. */
+  mempool: Required<Omit<MempoolOptions, 'prefix'>> & { batchSize: number; watcherLockTtlMs: number };
   feedMaxSubscribers: number;
   /** Bearer token of the admin JSON-RPC methods; off when unset. */
   adminToken?: string;

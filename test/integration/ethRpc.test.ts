@@ -26,7 +26,19 @@ const accounts = testAccounts();
 /** A fresh recipient per test, so a balance read says what that test sent. */
 const recipient = (n: number) => `0x${n.toString(16).padStart(40, '0')}` as const;
 
-const withRedis = () => ['--redis-addr', REDIS_ADDR, '--redis-prefix', prefix, '--lease-ttl', '5s', '--mempool-watcher-lock-ttl', '3s'];
+/** Three blocks without a transaction before the watcher judges it: the gap and fee tests need not wait ten. */
+const withRedis = () => [
+  '--redis-addr',
+  REDIS_ADDR,
+  '--redis-prefix',
+  prefix,
+  '--lease-ttl',
+  '5s',
+  '--mempool-watcher-lock-ttl',
+  '3s',
+  '--mempool-max-non-confirmations',
+  '3',
+];
 
 async function producing(node: BatonProcess): Promise<boolean> {
   const h = await node.health().catch(() => undefined);
@@ -120,6 +132,68 @@ test.serial("the embedded default without Redis accepts a transaction: it goes t
   const receipt = await reader.waitForTransactionReceipt({ hash, timeout: RECEIPT_TIMEOUT_MS });
   t.is(receipt.status, 'success');
   t.is(await reader.getBalance({ address: recipient(0xa4) }), 7n);
+});
+
+type TxStatusAnswer = { status: string; reason?: string };
+/** `baton_txStatus` through viem's transport: the Baton method beside the Ethereum ones. */
+const txStatus = (node: BatonProcess, hash: Hash) =>
+  viem(node, 0).reader.request({ method: 'baton_txStatus' as 'eth_chainId', params: [hash] as never }) as unknown as Promise<TxStatusAnswer>;
+
+/** The sum of a counter over the nodes sharing the mempool: whichever holds the watcher lock counts. */
+async function counterSum(name: string): Promise<number> {
+  let sum = 0;
+  for (const node of [nodes.leader!, nodes.member!]) {
+    const text = await (await fetch(`${node.healthUrl}/metrics`)).text();
+    sum += Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  }
+  return sum;
+}
+
+test.serial('viem: a nonce-gapped transfer waits queued, not resubmitted, until its gap is filled; then both are included', async (t) => {
+  t.timeout(300_000);
+  const { account, wallet, reader } = viem(nodes.leader!, 4);
+  const next = await reader.getTransactionCount({ address: account.address });
+  const gapped = await wallet.sendTransaction({ to: recipient(0xb1), value: 1n, nonce: next + 1 });
+  await waitFor('the gapped transfer is queued', async () => (await txStatus(nodes.leader!, gapped)).status === 'queued', 120_000);
+  const queued = await txStatus(nodes.member!, gapped);
+  t.is(queued.status, 'queued', 'every node sees the shared state');
+  t.regex(queued.reason ?? '', new RegExp(`nonce gap: address ${account.address.toLowerCase()}, tx: ${next + 1} waits for nonce ${next}`));
+  const requeued = await counterSum('baton_mempool_requeued_total');
+  const head = await reader.getBlockNumber();
+  await waitFor('five more blocks', async () => (await reader.getBlockNumber()) >= head + 5n, 60_000);
+  t.is((await txStatus(nodes.leader!, gapped)).status, 'queued', 'still waiting');
+  t.is(await counterSum('baton_mempool_requeued_total'), requeued, 'not taken, so not sent back, block after block');
+  t.is(await reader.getTransactionCount({ address: account.address, blockTag: 'pending' }), next, 'pending counts no nonce past the gap');
+
+  const filler = await wallet.sendTransaction({ to: recipient(0xb1), value: 2n, nonce: next });
+  const receipts = await Promise.all([filler, gapped].map((hash) => reader.waitForTransactionReceipt({ hash, timeout: RECEIPT_TIMEOUT_MS })));
+  t.deepEqual(
+    receipts.map((r) => r.status),
+    ['success', 'success'],
+  );
+  t.is(await reader.getBalance({ address: recipient(0xb1) }), 3n);
+  await waitFor('the gapped one finalized', async () => (await txStatus(nodes.leader!, gapped)).status === 'finalized', 60_000);
+});
+
+test.serial('viem: a transfer whose fee cap is below the base fee is dropped with the reason, and the sender can go on', async (t) => {
+  t.timeout(300_000);
+  const { account, wallet, reader } = viem(nodes.leader!, 5);
+  const next = await reader.getTransactionCount({ address: account.address });
+  // With the gas given, as a script or a bot sends it: viem's own estimate would already fail at the EL.
+  const cheap = await wallet.sendTransaction({ to: recipient(0xb2), value: 1n, gas: 21_000n, maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+  await waitFor('the underpriced transfer is dropped', async () => (await txStatus(nodes.leader!, cheap)).status === 'dropped', 120_000);
+  t.regex(
+    (await txStatus(nodes.leader!, cheap)).reason ?? '',
+    new RegExp(`^max fee per gas less than block base fee: address ${account.address.toLowerCase()}, maxFeePerGas: 1, baseFee: \\d+$`),
+  );
+  t.is(await reader.getTransactionCount({ address: account.address, blockTag: 'pending' }), next, 'a dropped transaction no longer counts for pending');
+  // The leader's EL still holds the dropped one: a replacement bumps its fees (a wallet's "speed up"), as any txpool requires.
+  const replacement = await wallet.sendTransaction({ to: recipient(0xb2), value: 1n, nonce: next, maxPriorityFeePerGas: 1_000_000_000n });
+  t.is(
+    (await reader.waitForTransactionReceipt({ hash: replacement, timeout: RECEIPT_TIMEOUT_MS })).status,
+    'success',
+    'the same nonce at a fair fee is included',
+  );
 });
 
 test.serial('forbidden namespaces are refused with -32601 naming the namespace, and never reach the EL', async (t) => {

@@ -325,3 +325,96 @@ test("the sender index: a sender's held nonces in order and held raw transaction
   t.is(await mempool.heldRaw(n0.hash), null, 'a finalized transaction is no longer held');
   t.is(await mempool.heldRaw(n3.hash), null, 'nor a dropped one');
 });
+
+/** Waits for Redis's clock to pass `ms` milliseconds (the queued lifetime is measured on it). */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('queued: a gapped transaction is never taken; a held nonce or a finalized one before it sends it back to pending, behind the filler', async (t) => {
+  const { mempool, token } = await setup();
+  const from = testAccounts()[0]!.address;
+  const [n0, n1, n2, n4] = [tx('q0'), tx('q1'), tx('q2'), tx('q4')];
+  await mempool.add(n1, { from, nonce: 1n });
+  await mempool.add(n2, { from, nonce: 2n });
+  await mempool.add(n4, { from, nonce: 4n });
+  for (const queued of [n1, n2, n4]) t.is(await mempool.queue(queued.hash, `gap before ${queued.hash}`, token), 'queued');
+  t.deepEqual(await mempool.status(n1.hash), { status: 'queued', reason: `gap before ${n1.hash}` });
+  t.deepEqual(await mempool.takeBatch(10, 1n), [], 'nothing queued is taken');
+  t.is(await mempool.heldRaw(n2.hash), n2.raw, 'a queued transaction is held: eth_getTransactionByHash finds it');
+  t.deepEqual(await mempool.senderNonces(from), [1n, 2n, 4n]);
+  t.like(await mempool.sizes(), { pending: 0, queued: 3 });
+
+  await mempool.add(n0, { from, nonce: 0n });
+  t.deepEqual(
+    (await mempool.takeBatch(10, 1n)).map((x) => x.hash),
+    [n0.hash, n1.hash, n2.hash],
+    'nonce 0 fills the gap: 1 and 2 follow it, in nonce order; 4 still waits for 3',
+  );
+  t.deepEqual(await mempool.status(n4.hash), { status: 'queued', reason: `gap before ${n4.hash}` });
+
+  await mempool.confirmBlock({ blockNumber: 1n, txHashes: [n0.hash], lockToken: token });
+  t.is((await mempool.status(n4.hash)).status, 'queued', 'nonce 0 finalized: 4 still waits for 3');
+  const n3 = tx('q3');
+  await mempool.add(n3, { from, nonce: 3n });
+  t.deepEqual(
+    (await mempool.takeBatch(10, 1n)).map((x) => x.hash),
+    [n3.hash, n4.hash],
+    'nonce 3 added: 4 follows it',
+  );
+  // A sender's queued transaction right after one of its own that a block includes goes back too.
+  const n5 = tx('q5');
+  await mempool.add(n5, { from, nonce: 5n });
+  t.is(await mempool.queue(n5.hash, 'gap before 5', token), 'queued');
+  await mempool.confirmBlock({ blockNumber: 2n, txHashes: [n1.hash, n2.hash, n3.hash, n4.hash], lockToken: token });
+  t.deepEqual(
+    (await mempool.takeBatch(10, 1n)).map((x) => x.hash),
+    [n5.hash],
+    'nonce 4 finalized: 5 goes back to pending',
+  );
+  await mempool.confirmBlock({ blockNumber: 3n, txHashes: [n5.hash], lockToken: token });
+  t.like(await mempool.sizes(), { pending: 0, queued: 0, inflight: 0, finalized: 6 });
+  t.deepEqual(await mempool.senderNonces(from), []);
+});
+
+test('queued: only pending transactions are queued, only by the live watcher; a queued one found in a block is finalized', async (t) => {
+  const { mempool, token } = await setup();
+  const [a, b] = [tx('qa'), tx('qb')];
+  await addAll(t, mempool, [a, b]);
+  t.is(await mempool.queue(a.hash, 'gap', 'stale-token'), 'notWatcher');
+  await mempool.takeBatch(1, 1n);
+  t.is(await mempool.queue(a.hash, 'gap', token), 'notFound', 'taken into a batch meanwhile: it stays inflight');
+  t.is(await mempool.queue(b.hash, 'gap', token), 'queued');
+  t.deepEqual(await mempool.add(b), { added: false, current: { status: 'queued', reason: 'gap' } }, 'a duplicate of a queued one says so');
+  await mempool.confirmBlock({ blockNumber: 1n, txHashes: [a.hash, b.hash], lockToken: token });
+  t.deepEqual(await mempool.status(b.hash), { status: 'finalized', blockNumber: 1n }, 'an EL that kept it included it anyway');
+});
+
+test('bounds: a sender past maxPerSender is refused with SENDER_FULL; past maxQueued a gapped transaction is dropped, saying so', async (t) => {
+  const { mempool, token } = await setup({ maxPerSender: 2, maxQueued: 1 });
+  const [x, y] = testAccounts().map((a) => a.address);
+  await mempool.add(tx('s0'), { from: x!, nonce: 0n });
+  await mempool.add(tx('s1'), { from: x!, nonce: 1n });
+  const err = await t.throwsAsync(mempool.add(tx('s2'), { from: x!, nonce: 2n }));
+  t.is((err as { code?: string }).code, 'SENDER_FULL');
+  t.regex(err!.message, /account limit exceeded: the sender has 2 transactions held/);
+  t.deepEqual(await mempool.add(tx('y0'), { from: y!, nonce: 0n }), { added: true }, 'another sender is not affected');
+  t.is(await mempool.queue(tx('s1').hash, 'nonce gap at 0', token), 'queued');
+  t.is(await mempool.queue(tx('y0').hash, 'nonce gap at 5', token), 'dropped');
+  t.deepEqual(await mempool.status(tx('y0').hash), { status: 'dropped', reason: 'nonce gap at 5, and 1 transactions are queued already' });
+  await mempool.confirmBlock({ blockNumber: 1n, txHashes: [], lockToken: token });
+  await mempool.drop(tx('s0').hash, 'nonce too low', token);
+  t.deepEqual(await mempool.add(tx('s2'), { from: x!, nonce: 2n }), { added: true }, 'a dropped one frees its sender slot');
+});
+
+test('lifetime: queued transactions older than lifetimeMs are dropped as expired, by the live watcher only; pending ones never expire', async (t) => {
+  const { mempool, token } = await setup({ lifetimeMs: 300 });
+  const [old, fresh, waiting] = [tx('old'), tx('fresh'), tx('waiting')];
+  await addAll(t, mempool, [old, fresh, waiting]);
+  t.is(await mempool.queue(old.hash, 'gap', token), 'queued');
+  await sleep(400);
+  t.is(await mempool.queue(fresh.hash, 'gap', token), 'queued');
+  t.is(await mempool.expireQueued('stale-token'), null, 'not the watcher: nothing expires');
+  t.is(await mempool.expireQueued(token), 1);
+  t.deepEqual(await mempool.status(old.hash), { status: 'dropped', reason: 'expired: queued longer than the mempool lifetime (0.3 s)' });
+  t.deepEqual(await mempool.status(fresh.hash), { status: 'queued', reason: 'gap' });
+  t.deepEqual(await mempool.status(waiting.hash), { status: 'pending' }, 'the lifetime is for queued transactions, as in Geth');
+});

@@ -229,38 +229,41 @@ test.serial('a partitioned watcher loses the lock, the other takes over within t
   await assertExactlyOnce(t, [a, b], chain, leader.mempool);
 });
 
-test.serial('transactions missing from blocks are judged: kept ones go back to pending, gapped ones wait in queued, doomed ones are dropped with the reason', async (t) => {
-  const leader = await seed(t, 3);
-  const { prefix } = leader;
-  const [doomed, gapped, fine] = await leader.take(3);
-  let elDown = false;
-  const judged: string[] = [];
-  const judgeTx: TxJudge = async (tx) => {
-    if (elDown) throw new Error('EL unreachable');
-    judged.push(tx.hash);
-    if (tx.raw === doomed!.raw) return { action: 'drop', reason: 'nonce too low: address 0xa, tx: 0 state: 1' };
-    if (tx.raw === gapped!.raw) return { action: 'queue', reason: 'nonce gap: address 0xa, tx: 5 waits for nonce 4 (state: 4)' };
-    return { action: 'keep' };
-  };
-  const chain = new Chain();
-  const node = await startNode(t, 'w', `redis://${REDIS_ADDR}`, prefix, chain, judgeTx, 2);
-  await waitFor('the lock', () => node.logged('acquired watcher lock').length === 1);
-  chain.commit([], [node]);
-  chain.commit([], [node]);
-  await waitFor('the drop', async () => (await leader.mempool.status(doomed!.hash)).status === 'dropped');
-  t.deepEqual(await leader.mempool.status(doomed!.hash), { status: 'dropped', reason: 'nonce too low: address 0xa, tx: 0 state: 1' });
-  await waitFor('the queueing', async () => (await leader.mempool.status(gapped!.hash)).status === 'queued');
-  t.deepEqual(await leader.mempool.status(gapped!.hash), { status: 'queued', reason: 'nonce gap: address 0xa, tx: 5 waits for nonce 4 (state: 4)' });
-  t.deepEqual(await leader.mempool.status(fine!.hash), { status: 'pending' }, 'one the EL accepts waits for the next batch');
-  t.like(await leader.mempool.sizes(), { pending: 1, queued: 1, inflight: 0, dropped: 1 });
+test.serial(
+  'transactions missing from blocks are judged: kept ones go back to pending, gapped ones wait in queued, doomed ones are dropped with the reason',
+  async (t) => {
+    const leader = await seed(t, 3);
+    const { prefix } = leader;
+    const [doomed, gapped, fine] = await leader.take(3);
+    let elDown = false;
+    const judged: string[] = [];
+    const judgeTx: TxJudge = async (tx) => {
+      if (elDown) throw new Error('EL unreachable');
+      judged.push(tx.hash);
+      if (tx.raw === doomed!.raw) return { action: 'drop', reason: 'nonce too low: address 0xa, tx: 0 state: 1' };
+      if (tx.raw === gapped!.raw) return { action: 'queue', reason: 'nonce gap: address 0xa, tx: 5 waits for nonce 4 (state: 4)' };
+      return { action: 'keep' };
+    };
+    const chain = new Chain();
+    const node = await startNode(t, 'w', `redis://${REDIS_ADDR}`, prefix, chain, judgeTx, 2);
+    await waitFor('the lock', () => node.logged('acquired watcher lock').length === 1);
+    chain.commit([], [node]);
+    chain.commit([], [node]);
+    await waitFor('the drop', async () => (await leader.mempool.status(doomed!.hash)).status === 'dropped');
+    t.deepEqual(await leader.mempool.status(doomed!.hash), { status: 'dropped', reason: 'nonce too low: address 0xa, tx: 0 state: 1' });
+    await waitFor('the queueing', async () => (await leader.mempool.status(gapped!.hash)).status === 'queued');
+    t.deepEqual(await leader.mempool.status(gapped!.hash), { status: 'queued', reason: 'nonce gap: address 0xa, tx: 5 waits for nonce 4 (state: 4)' });
+    t.deepEqual(await leader.mempool.status(fine!.hash), { status: 'pending' }, 'one the EL accepts waits for the next batch');
+    t.like(await leader.mempool.sizes(), { pending: 1, queued: 1, inflight: 0, dropped: 1 });
 
-  elDown = true;
-  t.deepEqual(await leader.take(5), [fine!], 'a queued transaction is not taken into a batch, so it is not resubmitted');
-  chain.commit([], [node]);
-  chain.commit([], [node]);
-  await waitFor('block 4 confirmed', async () => (await leader.mempool.lastConfirmed()) === 4n);
-  await waitFor('the warning', () => node.logs.some((l) => l.msg.startsWith('Cannot ask the EL')));
-  t.deepEqual(await leader.mempool.status(fine!.hash), { status: 'pending' }, 'an EL that cannot be asked drops nothing');
-  t.is(await leader.mempool.status(gapped!.hash).then((s) => s.status), 'queued', 'the queued one waits, unjudged');
-  t.deepEqual(judged.sort(), [doomed!.hash, gapped!.hash, fine!.hash].sort(), 'each was judged once, before the EL went away');
-});
+    elDown = true;
+    t.deepEqual(await leader.take(5), [fine!], 'a queued transaction is not taken into a batch, so it is not resubmitted');
+    chain.commit([], [node]);
+    chain.commit([], [node]);
+    await waitFor('block 4 confirmed', async () => (await leader.mempool.lastConfirmed()) === 4n);
+    await waitFor('the warning', () => node.logs.some((l) => l.msg.startsWith('Cannot ask the EL')));
+    t.deepEqual(await leader.mempool.status(fine!.hash), { status: 'pending' }, 'an EL that cannot be asked drops nothing');
+    t.is(await leader.mempool.status(gapped!.hash).then((s) => s.status), 'queued', 'the queued one waits, unjudged');
+    t.deepEqual(judged.sort(), [doomed!.hash, gapped!.hash, fine!.hash].sort(), 'each was judged once, before the EL went away');
+  },
+);

@@ -60,16 +60,18 @@ export function ethRpcMethods(modules: EthRpcModules) {
   }
 
   /**
-   * `pending`: the EL's count, then every nonce Baton holds for the sender in sequence after it, so
-   * a wallet's second transaction gets the next nonce while the first still waits in the shared
-   * mempool. Without the mempool a follower asks the leader, whose EL holds the txpool.
+   * `pending`: the sender's account nonce (`latest`), then every nonce Baton holds for it in
+   * sequence after that, so a wallet's second transaction gets the next nonce while the first still
+   * waits in the shared mempool, and a nonce past a gap is not counted (Geth's pending nonce).
+   * Not the EL's own `pending`: @ethereumjs/client adds every transaction of the sender in its
+   * txpool, gapped ones included. Without the mempool a follower asks the leader, whose EL holds the txpool.
    */
   async function getTransactionCount(params: unknown, context: JsonRpcContext): Promise<unknown> {
     const [address, tag] = Array.isArray(params) ? params : [];
     if (tag !== 'pending') return el.call('eth_getTransactionCount', params);
     if (typeof address !== 'string' || !ADDRESS.test(address)) throw invalidParams('expected [address, blockTag] with a 20-byte 0x address');
     if (!modules.mempool) return (leaderRpc(context) ?? el).call('eth_getTransactionCount', params);
-    const [counted, held] = await Promise.all([el.call('eth_getTransactionCount', params), modules.mempool.senderNonces(address)]);
+    const [counted, held] = await Promise.all([el.call('eth_getTransactionCount', [address, 'latest']), modules.mempool.senderNonces(address)]);
     let next = BigInt(counted as string);
     for (const nonce of held) {
       if (nonce === next) next++;

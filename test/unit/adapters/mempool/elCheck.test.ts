@@ -33,7 +33,13 @@ function judgeOn(el: { stateNonce: bigint; baseFee?: bigint; resubmit: () => Pro
   const judge = engineTxJudge({
     engine: {
       getTransactionCount: async (address) => (address === sender!.address.toLowerCase() ? el.stateNonce : 0n),
-      getBlockByNumber: async () => ({ number: 9n, hash: '0x09', parentHash: '0x08', timestamp: 9n, ...(el.baseFee === undefined ? {} : { baseFeePerGas: el.baseFee }) }),
+      getBlockByNumber: async () => ({
+        number: 9n,
+        hash: '0x09',
+        parentHash: '0x08',
+        timestamp: 9n,
+        ...(el.baseFee === undefined ? {} : { baseFeePerGas: el.baseFee }),
+      }),
       sendRawTransaction: async (raw) => {
         resubmitted.push(raw);
         return el.resubmit();
@@ -87,7 +93,9 @@ test('resubmission: a final EL refusal drops with the EL’s words, a passing on
   const tx = transfer(0n);
   answer = () =>
     Promise.reject(
-      new EngineError(EngineErrorCode.RPC, 'eth_sendRawTransaction: RPC error -32000: 0xabc does not have enough balance (insufficient balance)', { rpcCode: -32000 }),
+      new EngineError(EngineErrorCode.RPC, 'eth_sendRawTransaction: RPC error -32000: 0xabc does not have enough balance (insufficient balance)', {
+        rpcCode: -32000,
+      }),
     );
   t.deepEqual(await judge(tx, signal), { action: 'drop', reason: 'insufficient funds: 0xabc does not have enough balance (insufficient balance)' });
   answer = () => Promise.reject(new EngineError(EngineErrorCode.RPC, 'eth_sendRawTransaction: RPC error -32000: already known', { rpcCode: -32000 }));
