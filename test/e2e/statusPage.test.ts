@@ -151,7 +151,7 @@ test.serial('the mempool section shows the shared mempool counts on a node with 
     // The only transaction under this test's prefix: it goes pending → inflight → finalized within a few blocks.
     await page.waitForFunction("document.querySelector('#mempool li[data-key=finalized]')?.textContent === 'finalized 1'", undefined, { timeout: 30_000 });
     const counts = await page.evaluate("[...document.querySelectorAll('#mempool li')].map((li) => li.textContent)");
-    t.deepEqual(counts, ['pending 0', 'inflight 0', 'finalized 1', 'dropped 0']);
+    t.deepEqual(counts, ['pending 0', 'queued 0', 'inflight 0', 'finalized 1', 'dropped 0']);
     t.deepEqual((await node.health()).body.mempool, { pending: 0, queued: 0, inflight: 0, finalized: 1, dropped: 0 }, '/health reports the same counts');
   } finally {
     await page.close();
