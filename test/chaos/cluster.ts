@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,6 +86,12 @@ export class ChaosEl {
   }
 }
 
+/** The one line a node refusing to start writes (`baton: --flag: why`, exit code 2), if it wrote one. */
+async function startupRefusal(logPath: string): Promise<string | null> {
+  const text = await readFile(logPath, 'utf8').catch(() => '');
+  return text.split('\n').findLast((line) => line.startsWith('baton: ')) ?? null;
+}
+
 /**
  * One node of the chaos cluster. Every link it has to a shared service goes through its own TCP
  * proxy, so one node can be partitioned from Redis or PostgreSQL while the others are not; its API
@@ -133,11 +139,12 @@ export class ChaosNode {
     this.expectedDown = false;
     const proc = await startBaton({ dataDir: this.dataDir, ports: this.ports, args: this.args, env: { BATON_CHAOS: 'true' } });
     this.proc = proc;
-    void proc.exited.then(({ code, signal }) => {
+    void proc.exited.then(async ({ code, signal }) => {
       if (this.proc !== proc || this.expectedDown || this.retired) return;
       // A process manager's job: a node that exits by itself (supervisor escalation) is started again.
       this.unexpectedExits++;
-      this.log(`${this.name} exited by itself (code ${code}, signal ${signal}); restarting it as a process manager would`);
+      const why = await startupRefusal(proc.logPath);
+      this.log(`${this.name} exited by itself (code ${code}, signal ${signal}${why ? `: ${why}` : ''}); restarting it as a process manager would`);
       // A second's pause, as a process manager's restart delay: a node whose EL is down exits at start-up until it is back.
       void sleep(1_000).then(() => this.start());
     });
