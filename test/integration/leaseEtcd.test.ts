@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
 import { pino } from 'pino';
-import { createLeaseBackend, EtcdLease, type Grant } from '../../src/adapters/lease/index.js';
+import { createLeaseBackend, EtcdLease, type Grant, openLeaseBackend } from '../../src/adapters/lease/index.js';
 import { EtcdCluster } from '../helpers/etcdCluster.js';
 import { leaseConformance } from './leaseConformance.js';
 
@@ -104,4 +104,26 @@ test.serial('etcd: 3 members; the lease and its epoch survive killing the Raft l
     await Promise.all([a.close(), b.close()]);
     await etcd.stop();
   }
+});
+
+test('start-up: an etcd that is reachable but answers nothing yet is asked again until it answers; a refused one fails at once', async (t) => {
+  const etcd = await EtcdCluster.start(1);
+  t.teardown(() => etcd.stop());
+  const warnings: string[] = [];
+  const recording = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line).msg) });
+  etcd.pause(0);
+  setTimeout(() => etcd.resume(0), 7_000);
+  const started = performance.now();
+  const opened = await openLeaseBackend({ backend: 'etcd', etcdEndpoints: etcd.endpoints, redisPrefix: 'unused', filePath: 'unused' }, { logger: recording });
+  t.teardown(() => opened.close());
+  t.true(performance.now() - started >= 7_000, 'it waited for the frozen etcd');
+  t.true(warnings.includes('Lease backend reachable but not answering yet; asking again'), 'and said so');
+  t.is(await opened.backend.current(AbortSignal.timeout(5_000)), null, 'the opened backend answers');
+
+  const refusedAt = performance.now();
+  const err = await t.throwsAsync(
+    openLeaseBackend({ backend: 'etcd', etcdEndpoints: ['http://127.0.0.1:1'], redisPrefix: 'unused', filePath: 'unused' }, { logger: recording }),
+  );
+  t.regex(err!.message, /the etcd lease backend does not answer: .*ECONNREFUSED/);
+  t.true(performance.now() - refusedAt < 5_000, 'nothing listening is not waited for');
 });

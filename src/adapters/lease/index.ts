@@ -82,25 +82,43 @@ export interface OpenedLease {
   close(): Promise<void>;
 }
 
-/** A backend that cannot say who leads within this long at start is a misconfiguration, not a slow start. */
+/** How long one start-up question of the lease backend (who leads?) may take. */
 const FIRST_ANSWER_MS = 5_000;
+/**
+ * A backend that is reachable but does not answer in time (an etcd cluster still electing its Raft
+ * leader, a machine busy starting everything at once) is asked again until this long has passed.
+ * A refusal (nothing listening, bad credentials, no permission) fails at once.
+ */
+const STARTUP_PATIENCE_MS = 30_000;
 
 /**
  * Opens the configured backend on connections of its own (so renewals never queue behind block
- * traffic) and checks it once by asking who leads: an unreachable etcd, a PostgreSQL that refuses
- * the lease's connection or a Kubernetes API without the Lease permissions fails here within
- * `FIRST_ANSWER_MS` (`LEASE_UNAVAILABLE`), instead of leaving a node that can never lead.
+ * traffic) and checks it by asking who leads: an unreachable etcd, a PostgreSQL that refuses the
+ * lease's connection or a Kubernetes API without the Lease permissions fails here
+ * (`LEASE_UNAVAILABLE`), instead of leaving a node that can never lead. A backend that only
+ * answers slowly is asked again, within `STARTUP_PATIENCE_MS`.
  */
 export async function openLeaseBackend(opts: NodeLeaseOptions, modules: { logger: Logger; redis?: Redis }): Promise<OpenedLease> {
   const opened = openBackend(opts, modules);
-  try {
-    await opened.backend.current(AbortSignal.timeout(FIRST_ANSWER_MS));
-  } catch (err) {
-    await opened.close();
-    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${FIRST_ANSWER_MS} ms` : (err as Error).message.trim();
-    throw new LeaseError(LeaseErrorCode.LEASE_UNAVAILABLE, `the ${opts.backend} lease backend does not answer: ${why}`, { backend: opts.backend });
+  const started = performance.now();
+  for (;;) {
+    const signal = AbortSignal.timeout(FIRST_ANSWER_MS);
+    try {
+      await opened.backend.current(signal);
+      return opened;
+    } catch (err) {
+      if (signal.aborted && performance.now() - started + FIRST_ANSWER_MS <= STARTUP_PATIENCE_MS) {
+        modules.logger.warn(
+          { backend: opts.backend, waitedMs: Math.round(performance.now() - started) },
+          'Lease backend reachable but not answering yet; asking again',
+        );
+        continue;
+      }
+      await opened.close();
+      const why = signal.aborted ? `no answer within ${Math.round(performance.now() - started)} ms` : (err as Error).message.trim();
+      throw new LeaseError(LeaseErrorCode.LEASE_UNAVAILABLE, `the ${opts.backend} lease backend does not answer: ${why}`, { backend: opts.backend });
+    }
   }
-  return opened;
 }
 
 function openBackend(opts: NodeLeaseOptions, modules: { logger: Logger; redis?: Redis }): OpenedLease {
