@@ -38,6 +38,8 @@ export interface FaultRecord {
   endedAt: number;
   /** When the cluster committed again and the target was healthy, or null if it did not within the limit. */
   recoveredAt: number | null;
+  /** Without recovery: what was still missing, with the target's last `/health` problems, so a long run's summary says why. */
+  stuck?: string;
   /** A fault that did not do what it should (an actor crash that was not restarted) names itself here. */
   violation?: string;
 }
@@ -220,7 +222,7 @@ export class FaultSchedule {
       }
     }
     const endedAt = this.now();
-    const recoveredAt = await this.waitForRecovery(endedAt, target);
+    const { recoveredAt, stuck } = await this.waitForRecovery(endedAt, target);
     return {
       kind,
       target: target?.name ?? (kind === 'redisRestart' ? 'redis' : kind === 'pgRestart' ? 'postgres' : 'etcd'),
@@ -229,22 +231,41 @@ export class FaultSchedule {
       startedAt,
       endedAt,
       recoveredAt,
+      ...(stuck ? { stuck } : {}),
       ...(violation ? { violation } : {}),
     };
   }
 
-  /** Recovered: a block was committed after the fault ended and the faulted node (if any) answers healthy. */
-  private async waitForRecovery(endedAt: number, target: ChaosNode | null): Promise<number | null> {
+  /**
+   * Recovered: a block was committed after the fault ended and the faulted node (if any) answers
+   * healthy. Otherwise `stuck` says which of the two was missing at the limit, and what the
+   * target's `/health` last reported.
+   */
+  private async waitForRecovery(endedAt: number, target: ChaosNode | null): Promise<{ recoveredAt: number | null; stuck?: string }> {
     const deadline = endedAt + RECOVERY_LIMIT_MS;
     let committedAt: number | null = null;
     let healthyAt: number | null = target ? null : endedAt;
+    let lastHealth: Awaited<ReturnType<ChaosNode['health']>> = null;
     while (this.now() < deadline && !this.signal?.aborted) {
       committedAt ??= this.firstCommitAfter(endedAt);
-      if (healthyAt === null && (await target!.health())?.status === 200) healthyAt = this.now();
-      if (committedAt !== null && healthyAt !== null) return Math.max(committedAt, healthyAt);
+      if (healthyAt === null) {
+        lastHealth = await target!.health();
+        if (lastHealth?.status === 200) healthyAt = this.now();
+      }
+      if (committedAt !== null && healthyAt !== null) return { recoveredAt: Math.max(committedAt, healthyAt) };
       await sleep(100);
     }
-    return null;
+    const missing = [
+      ...(committedAt === null ? ['no block committed after the fault ended'] : []),
+      ...(healthyAt === null
+        ? [
+            lastHealth
+              ? `${target!.name}'s /health stayed ${lastHealth.status}: problems ${JSON.stringify(lastHealth.body.problems ?? {})}, producer ${JSON.stringify(lastHealth.body.producer ?? null)}`
+              : `${target!.name}'s /health did not answer`,
+          ]
+        : []),
+    ];
+    return { recoveredAt: null, stuck: missing.join('; ') };
   }
 
   /** Inject through `baton_chaos` and wait for the actor's restart count to rise: the Supervisor restarted it. */

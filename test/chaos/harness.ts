@@ -276,7 +276,7 @@ async function check(cluster: ChaosCluster, r: Recorded): Promise<ChaosSummary> 
 
   for (const f of r.schedule.records) {
     if (f.violation) violations.push(`fault ${f.kind} on ${f.target}: ${f.violation}`);
-    if (f.recoveredAt === null) violations.push(`fault ${f.kind} on ${f.target} (${f.detail}): no recovery within the limit`);
+    if (f.recoveredAt === null) violations.push(`fault ${f.kind} on ${f.target} (${f.detail}): no recovery within the limit${f.stuck ? ` (${f.stuck})` : ''}`);
   }
 
   // Issue 16: no production pause over 5 s while a leader-capable node was healthy.
