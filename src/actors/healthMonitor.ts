@@ -21,6 +21,11 @@ export interface HealthMonitorOptions {
   /** The lease backend's own cluster (etcd members) is asked every this many probes: each round asks every member. */
   clusterEveryProbes: number;
   thresholds: HealthThresholds;
+  /**
+   * Start paused: the operator's pause is the node's, not this incarnation's, so the wiring hands a
+   * restarted monitor the pause last set (the Elector tells only of changes).
+   */
+  startPaused: boolean;
 }
 
 export interface HealthMonitorModules {
@@ -177,6 +182,10 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
   return {
     init(ctx) {
       ctx.send(ctx.self, { type: 'probe', loop: ctx.incarnation });
+      // A restarted monitor must learn the term this node holds now: without it, it would judge a
+      // sick leader as a standby and never hand over (a chaos run saw a leader with a hung EL keep
+      // the lease for 70 s after its monitor was restarted).
+      if (modules.elector) ctx.send(modules.elector, { type: 'tellLeadership', to: ctx.self });
       return {
         probes: 0,
         elFailures: 0,
@@ -186,7 +195,7 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
         storeProblem: null,
         elHead: null,
         committedHead: null,
-        paused: false,
+        paused: opts.startPaused,
         heldOffUntil: 0,
         term: null,
         holder: null,

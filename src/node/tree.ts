@@ -94,6 +94,7 @@ export function supervisionTree(o: NodeOptions, timings: NodeTimings, modules: T
         intervalMs: timings.probeIntervalMs,
         recordTtlMs: timings.healthRecordTtlMs,
         clusterEveryProbes: 5,
+        startPaused: state.paused,
         thresholds: {
           elFailures: o.health.elFailures,
           maxBlockGapMs: timings.maxBlockGapMs,

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import test, { type ExecutionContext } from 'ava';
 import pino from 'pino';
 import { healthMonitorActor } from '../../../src/actors/healthMonitor.js';
-import type { ElectorMsg, SyncerMsg } from '../../../src/actors/messages.js';
+import type { ElectorMsg, LeadershipMsg, SyncerMsg } from '../../../src/actors/messages.js';
 import { FileLease } from '../../../src/adapters/lease/file.js';
 import type { LeaseBackend } from '../../../src/adapters/lease/interface.js';
 import type { Mempool } from '../../../src/adapters/mempool/interface.js';
@@ -23,11 +23,23 @@ const THRESHOLDS = { elFailures: 2, maxBlockGapMs: 150, productionFailures: 3, m
 
 async function monitor(
   t: ExecutionContext,
-  opts: { mempool?: Pick<Mempool, 'sizes'>; backend?: (real: LeaseBackend) => LeaseBackend; deadlineMs?: number; leaderCapable?: boolean } = {},
+  opts: {
+    mempool?: Pick<Mempool, 'sizes'>;
+    backend?: (real: LeaseBackend) => LeaseBackend;
+    deadlineMs?: number;
+    leaderCapable?: boolean;
+    startPaused?: boolean;
+    /** What the Elector stand-in answers a `tellLeadership` with; unanswered when omitted. */
+    standing?: () => LeadershipMsg;
+  } = {},
 ) {
   const node = testNode(t, ['--role', 'leader', '--instance-id', 'node-a']);
   const syncer = standIn<SyncerMsg>(actors.syncer);
-  const elector = standIn<ElectorMsg>(actors.elector);
+  const elector = standIn<ElectorMsg>(actors.elector, {
+    handle: (msg, ctx) => {
+      if (msg.type === 'tellLeadership' && opts.standing) ctx.send(msg.to, opts.standing());
+    },
+  });
   const spec: ChildSpec = {
     id: actors.healthMonitor.id,
     restart: 'permanent',
@@ -43,6 +55,7 @@ async function monitor(
           recordTtlMs: 3 * INTERVAL_MS,
           clusterEveryProbes: 5,
           thresholds: THRESHOLDS,
+          startPaused: opts.startPaused ?? false,
         },
         {
           backend: opts.backend?.(node.backend) ?? node.backend,
@@ -244,4 +257,46 @@ test('a leader that commits nothing for longer than the block gap is unhealthy, 
   await eventually('a step-down for lack of commits', () => m.stepDowns().length === 1, 5_000);
   const stepDown = m.stepDowns()[0]!;
   t.regex(stepDown.type === 'stepDown' ? stepDown.reason : '', /no block committed for/);
+});
+
+// The monitor learns of a term from the Elector's messages. A restart (a probe that outlived its
+// deadline on a loaded box) must not make it forget the term its node holds: it would then judge a
+// leader whose EL hangs as a standby, and never hand over.
+test('a HealthMonitor restarted while its node leads asks the Elector for the term, and still hands a sick leader over', async (t) => {
+  let crashNext = false;
+  let backend: ReturnType<typeof withHealthRecords> | undefined;
+  const term = { epoch: 4n, validUntil: performance.now() + 60_000 };
+  const m = await monitor(t, {
+    // Called at every (re)start: one record store for both incarnations, as a real backend is.
+    backend: (real) => {
+      const records = (backend ??= withHealthRecords(real));
+      return {
+        ...records,
+        current: (signal) => {
+          if (!crashNext) return records.current(signal);
+          crashNext = false;
+          throw new TypeError('adapter bug');
+        },
+      };
+    },
+    standing: () => ({ type: 'leadershipAcquired', ...term }),
+  });
+  backend!.records.set('node-b', { record: standbyRecord(true), until: Number.POSITIVE_INFINITY });
+  m.sup.send(actors.healthMonitor, { type: 'leadershipAcquired', ...term });
+  await eventually('the leader publishes a record that is not ready', () => backend!.records.get('node-a')?.record.ready === false);
+
+  crashNext = true;
+  await eventually('the HealthMonitor restarted', () => m.sup.restartCounts().healthMonitor === 1);
+  t.is(m.elector.received.filter((msg) => msg.type === 'tellLeadership').length, 2, 'each incarnation asks');
+  m.el.failNext('getBlockByNumber', { times: Infinity });
+  await eventually('a step-down after the restart', () => m.elector.received.some((msg) => msg.type === 'stepDown'));
+  t.regex(m.report.current.health?.staying ?? '', /stepping down/);
+});
+
+test('a HealthMonitor started on a paused node publishes a record that is paused and not ready', async (t) => {
+  let backend!: ReturnType<typeof withHealthRecords>;
+  await monitor(t, { startPaused: true, backend: (real) => (backend = withHealthRecords(real)) });
+  await eventually('a record', () => backend.records.has('node-a'));
+  t.like(backend.records.get('node-a')!.record, { paused: true, ready: false });
+  t.true(backend.records.get('node-a')!.record.reasons.includes('paused by an operator'));
 });
