@@ -155,7 +155,10 @@ export function healthMonitorActor(opts: HealthMonitorOptions, modules: HealthMo
       at: Date.now(),
     };
     try {
-      await backend.publishHealth(record, opts.recordTtlMs, AbortSignal.any([ctx.signal, AbortSignal.timeout(opts.intervalMs)]));
+      // Half a period: with the probe's full period before it, one handler stays well inside the
+      // monitor's deadline (two periods and a second) even when the event loop lags on a busy box.
+      // A record lives three periods, so one slow publish does not make it lapse.
+      await backend.publishHealth(record, opts.recordTtlMs, AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.ceil(opts.intervalMs / 2))]));
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       ctx.logger.debug({ err }, 'Publishing the health record failed; others will see it lapse');
