@@ -32,16 +32,27 @@ export interface EtcdMember {
  */
 const PORT_RANGE = [20_000, 32_000] as const;
 
-/** A port that is free now, outside the ephemeral range; the race with other processes is accepted in tests. */
+/** Ports this process has handed out: a port is free again while its holder is down (a killed node, a stopped EL), and must not go to another. */
+const handedOut = new Set<number>();
+
+/**
+ * A port that is free now, outside the ephemeral range, and never handed out before in this
+ * process: the chaos cluster allocates about forty, and a repeat drawn while a node was down gave
+ * its health port to another node's EL. The race with other processes is accepted in tests.
+ */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = PORT_RANGE[0] + Math.floor(Math.random() * (PORT_RANGE[1] - PORT_RANGE[0]));
+    if (handedOut.has(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const srv = createServer();
       srv.once('error', () => resolve(false));
       srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-    if (free) return port;
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error('no free port');
 }
