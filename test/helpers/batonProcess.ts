@@ -127,6 +127,17 @@ export async function headOf(node: BatonProcess): Promise<bigint> {
   return BigInt((await node.health()).body.head?.number ?? -1);
 }
 
+/** Whether `node` leads and its Builder is producing, by its `/health`; false while it does not answer. */
+export async function producing(node: BatonProcess): Promise<boolean> {
+  const h = await node.health().catch(() => undefined);
+  return Boolean(h?.body.isLeader && h.body.producer.state === 'producing');
+}
+
+/** The flags of a node on the shared mempool under `prefix`: Redis, a 5 s lease and a 3 s watcher lock, so a test's failover is quick. */
+export function sharedMempoolArgs(redisAddr: string, prefix: string): string[] {
+  return ['--redis-addr', redisAddr, '--redis-prefix', prefix, '--lease-ttl', '5s', '--mempool-watcher-lock-ttl', '3s'];
+}
+
 /** Waits until `node` answers healthy as a standby that sees `holder` as the leader. */
 export function waitForStandby(node: BatonProcess, holder: string, timeoutMs = 90_000): Promise<true> {
   return waitFor(

@@ -11,7 +11,7 @@ import { createPublicClient, createWalletClient, type Hash, http, parseEther } f
 import { privateKeyToAccount } from 'viem/accounts';
 import { anvil } from 'viem/chains';
 import { testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
-import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
+import { type BatonProcess, producing, sharedMempoolArgs, startBaton, waitFor } from '../helpers/batonProcess.js';
 import { createDatabase, deleteRedisPrefix, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
 /** The embedded EL builds and replays slowly under load: receipts are waited for generously. */
@@ -27,23 +27,7 @@ const accounts = testAccounts();
 const recipient = (n: number) => `0x${n.toString(16).padStart(40, '0')}` as const;
 
 /** Three blocks without a transaction before the watcher judges it: the gap and fee tests need not wait ten. */
-const withRedis = () => [
-  '--redis-addr',
-  REDIS_ADDR,
-  '--redis-prefix',
-  prefix,
-  '--lease-ttl',
-  '5s',
-  '--mempool-watcher-lock-ttl',
-  '3s',
-  '--mempool-max-non-confirmations',
-  '3',
-];
-
-async function producing(node: BatonProcess): Promise<boolean> {
-  const h = await node.health().catch(() => undefined);
-  return Boolean(h?.body.isLeader && h.body.producer.state === 'producing');
-}
+const withRedis = () => [...sharedMempoolArgs(REDIS_ADDR, prefix), '--mempool-max-non-confirmations', '3'];
 
 test.before(async () => {
   [leaderDb, memberDb] = await Promise.all([createDatabase('baton_ethrpc'), createDatabase('baton_ethrpc')]);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { type BatonProcess, headOf, waitFor } from '../helpers/batonProcess.js';
+import { headOf, producing, waitFor } from '../helpers/batonProcess.js';
 import { rpcRequest } from '../helpers/services.js';
 import { twoLeaders } from '../helpers/twoLeaders.js';
 
@@ -14,11 +14,6 @@ const ADMIN_TOKEN = 'test-admin-token-0123456789';
 /** What an admin sends with each JSON-RPC request. */
 const ADMIN = { token: ADMIN_TOKEN };
 const { nodes } = twoLeaders({ leaseTtlMs: LEASE_TTL_MS, args: ['--admin-token', ADMIN_TOKEN], leads: producing });
-
-async function producing(node: BatonProcess): Promise<boolean> {
-  const h = await node.health().catch(() => undefined);
-  return Boolean(h?.body.isLeader && h.body.producer.state === 'producing');
-}
 
 test.serial('admin methods need the bearer token; bad JSON-RPC gets typed errors and the node keeps serving', async (t) => {
   const a = nodes.a!;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
+import { type BatonProcess, producing, startBaton, waitFor } from '../helpers/batonProcess.js';
 import { createDatabase, deleteRedisPrefix, elBlockHash, REDIS_ADDR, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
@@ -32,11 +32,6 @@ function startMember(id: 'm1' | 'm2', extra: string[] = [], dataDir?: string): P
 
 async function health(node: BatonProcess): Promise<Record<string, any> | undefined> {
   return (await node.health().catch(() => undefined))?.body;
-}
-
-async function producing(node: BatonProcess): Promise<boolean> {
-  const h = await health(node);
-  return Boolean(h?.isLeader && h.producer.state === 'producing');
 }
 
 async function lastSynced(node: BatonProcess): Promise<bigint> {

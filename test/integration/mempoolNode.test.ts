@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { DEV_CHAIN_ID } from '../../src/adapters/executionClient/genesis.js';
 import { signTransfer, testAccounts } from '../../src/adapters/executionClient/testAccounts.js';
 import { blockTxHashes } from '../../src/tasks/blockTxHashes.js';
-import { type BatonProcess, startBaton, waitFor } from '../helpers/batonProcess.js';
+import { type BatonProcess, producing, sharedMempoolArgs, startBaton, waitFor } from '../helpers/batonProcess.js';
 import { createDatabase, deleteRedisPrefix, REDIS_ADDR, rpc, uniqueRedisPrefix } from '../helpers/services.js';
 
 /**
@@ -27,23 +27,7 @@ const nodes: Record<'a' | 'b' | 'm', BatonProcess | null> = { a: null, b: null, 
 const accounts = testAccounts();
 const nextNonce = accounts.map(() => 0n);
 
-const common = () => [
-  '--redis-addr',
-  REDIS_ADDR,
-  '--redis-prefix',
-  prefix,
-  '--lease-ttl',
-  '5s',
-  '--mempool-watcher-lock-ttl',
-  '3s',
-  '--mempool-batch-size',
-  '10',
-];
-
-async function producing(node: BatonProcess): Promise<boolean> {
-  const h = await node.health().catch(() => undefined);
-  return Boolean(h?.body.isLeader && h.body.producer.state === 'producing');
-}
+const common = () => [...sharedMempoolArgs(REDIS_ADDR, prefix), '--mempool-batch-size', '10'];
 
 /** `count` transfers, round-robin over the ten prefunded accounts, in nonce order per sender. */
 function transfers(count: number): { raw: string; hash: string }[] {
