@@ -131,7 +131,13 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
   }
 
   return {
-    init: (ctx) => ({ blockLog: new BlockLog(ctx.logger, 'Block committed') }),
+    init: (ctx) => {
+      // A new incarnation has published nothing yet: a sink problem of the last one belongs to a
+      // publish it will never retry. Left standing, it kept an ex-leader unhealthy for good when the
+      // Builder behind it was restarted too and never sent `termEnded` (a chaos run: 90 s and on).
+      for (const sink of sinks) report.problem(sink.name, null);
+      return { blockLog: new BlockLog(ctx.logger, 'Block committed') };
+    },
     async handle(msg, state, ctx) {
       switch (msg.type) {
         case 'commit':

@@ -249,6 +249,24 @@ test('a sink that fails is reported as a problem, production goes on, and the ne
   t.is(p.sup.restartCounts().publisher, 0);
 });
 
+test('a restarted Publisher drops its last incarnation’s sink problem: a failed publish of an ended term does not keep the node unhealthy', async (t) => {
+  const p = await production(t);
+  p.lead();
+  await eventually('two blocks committed', () => p.head() >= 2n);
+  p.sink.failNext = 1_000;
+  await eventually('the failure reported', () => p.report.current.problems.feed !== undefined);
+  // The term ends at the Elector, and the Publisher and Builder are restarted before the Builder
+  // hears of it: no `termEnded` reaches the Publisher.
+  p.sup.send(actors.elector, { type: 'stepDown', reason: 'test: term over' });
+  p.el.hangNext('newPayloadV4');
+  await eventually('the Publisher restarted', () => p.sup.restartCounts().publisher === 1, 10_000);
+  const feedProblems = () => p.report.history.filter((e) => e.kind === 'problem' && e.component === 'feed');
+  const firstFailure = feedProblems().findIndex((e) => e.kind === 'problem' && e.reason !== null);
+  // Every publish still fails: only the new incarnation's start can clear it.
+  await eventually('the problem cleared', () => feedProblems().slice(firstFailure).some((e) => e.kind === 'problem' && e.reason === null));
+  t.true(p.elector.asked() >= 2, 'the restarted Builder asked where leadership stands');
+});
+
 /** Production with the node's own deadlines until the EL's next newPayload (the Publisher's) hangs and the Publisher has been restarted. */
 async function publisherHang(t: ExecutionContext) {
   const p = await production(t);
