@@ -263,7 +263,11 @@ test('a restarted Publisher drops its last incarnation’s sink problem: a faile
   const feedProblems = () => p.report.history.filter((e) => e.kind === 'problem' && e.component === 'feed');
   const firstFailure = feedProblems().findIndex((e) => e.kind === 'problem' && e.reason !== null);
   // Every publish still fails: only the new incarnation's start can clear it.
-  await eventually('the problem cleared', () => feedProblems().slice(firstFailure).some((e) => e.kind === 'problem' && e.reason === null));
+  await eventually('the problem cleared', () =>
+    feedProblems()
+      .slice(firstFailure)
+      .some((e) => e.kind === 'problem' && e.reason === null),
+  );
   t.true(p.elector.asked() >= 2, 'the restarted Builder asked where leadership stands');
 });
 
