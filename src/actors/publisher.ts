@@ -130,12 +130,17 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
     notifyCommitted(ctx, modules.watcher, summary.number);
   }
 
+  /** No sink problem stands for a term this Publisher no longer serves. */
+  function clearSinkProblems(): void {
+    for (const sink of sinks) report.problem(sink.name, null);
+  }
+
   return {
     init: (ctx) => {
       // A new incarnation has published nothing yet: a sink problem of the last one belongs to a
       // publish it will never retry. Left standing, it kept an ex-leader unhealthy for good when the
       // Builder behind it was restarted too and never sent `termEnded` (a chaos run: 90 s and on).
-      for (const sink of sinks) report.problem(sink.name, null);
+      clearSinkProblems();
       return { blockLog: new BlockLog(ctx.logger, 'Block committed') };
     },
     async handle(msg, state, ctx) {
@@ -163,7 +168,7 @@ export function publisherActor(modules: PublisherModules): Actor<PublisherMsg, P
           }
           return state;
         case 'termEnded':
-          for (const sink of sinks) report.problem(sink.name, null);
+          clearSinkProblems();
           return state;
       }
     },

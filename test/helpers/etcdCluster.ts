@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
+import { portIsFree } from '../../src/adapters/executionClient/freePort.js';
 
 /** The `etcd` binary (Debian's `etcd-server` package installs `/usr/bin/etcd`; it ships no etcdctl). */
 const ETCD_BIN = process.env.BATON_TEST_ETCD_BIN ?? 'etcd';
@@ -44,12 +44,7 @@ export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = PORT_RANGE[0] + Math.floor(Math.random() * (PORT_RANGE[1] - PORT_RANGE[0]));
     if (handedOut.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-    if (free) {
+    if (await portIsFree(port)) {
       handedOut.add(port);
       return port;
     }
